@@ -1,0 +1,353 @@
+"""Redaction of secrets before any write: by key name and by value pattern.
+
+Two mechanisms, both applied by the background worker through
+:func:`tracehound.model._safe.sanitize`:
+
+* **Keys** — :meth:`Redactor.is_secret_key` says whether the value under a mapping key must be
+  withheld entirely (``"[REDACTED]"``). Keys are split into lowercase words (separators
+  ``- _ . space`` and camelCase boundaries); the rules are spelled out in :func:`_key_is_secret`
+  and the tables above it. Token *counts* (``input_tokens``, ``token_count``, …),
+  ``session_id`` and ``conversation_id`` are explicitly **not** secret: tracehound itself writes
+  them.
+* **Values** — :meth:`Redactor.scrub` replaces only the matched text of known credential
+  formats (OpenAI / Anthropic / AWS / GitHub / Slack keys, JWTs, PEM private keys,
+  ``Bearer <token>``, user patterns) with a typed marker such as ``"[REDACTED:openai_key]"``,
+  then applies the user's ``mask`` function. A mask that raises or returns a non-string makes
+  the value withheld (``"[REDACTED:mask-error]"``): redaction fails closed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Final
+
+from ..exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+__all__ = ["MASK_ERROR", "REDACTED", "Redactor"]
+
+REDACTED: Final = "[REDACTED]"
+MASK_ERROR: Final = "[REDACTED:mask-error]"
+
+# --------------------------------------------------------------------------------------------
+# Key rules
+# --------------------------------------------------------------------------------------------
+
+#: Keys that are never secret (unless a user ``extra_keys`` entry matches them). Compared on the
+#: key's words joined by ``_`` (``"sessionId"``, ``"Session-ID"`` → ``"session_id"``).
+ALLOWED_KEYS: Final = frozenset(
+    {
+        "session_id",
+        "conversation_id",
+        "time_to_first_token_ms",
+    }
+)
+
+#: Substrings of the key with separators removed (``"x-api-key"`` → ``"xapikey"``).
+_SECRET_STEMS: Final = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "signingkey",
+    "encryptionkey",
+    "authorization",
+    "cookie",
+    "credential",
+    "creditcard",
+    "cardnumber",
+    "sessid",
+)
+
+#: Whole words that are secret wherever they appear in the key.
+_SECRET_WORDS: Final = frozenset(
+    {
+        "pwd",
+        "ssn",
+        "cvv",
+        "cvc",
+        "jwt",
+        "session",
+        "sessionid",
+        "jsessionid",
+        "sessionkey",
+        "sessiontoken",
+    }
+)
+
+#: ``session`` is secret as a word on its own or followed by one of these
+#: (``session``, ``session_key``, ``session_data``); ``session_id``, ``session_count`` are not.
+_SESSION_SECRET_NEXT: Final = frozenset({"key", "data", "cookie", "value", "secret", "token"})
+
+#: After the word ``token`` these make it a measurement, not a credential
+#: (``token_count``, ``token_usage``, ``token_id``, ``token_type``).
+_TOKEN_SAFE_NEXT: Final = frozenset(
+    {
+        "count",
+        "counts",
+        "usage",
+        "used",
+        "limit",
+        "limits",
+        "budget",
+        "total",
+        "totals",
+        "ms",
+        "s",
+        "sec",
+        "secs",
+        "seconds",
+        "cost",
+        "costs",
+        "price",
+        "prices",
+        "rate",
+        "len",
+        "length",
+        "size",
+        "index",
+        "idx",
+        "id",
+        "ids",
+        "type",
+        "types",
+        "kind",
+        "position",
+        "pos",
+        "offset",
+        "logprob",
+        "logprobs",
+        "estimate",
+        "number",
+        "num",
+    }
+)
+
+#: Before the word ``token`` these make it a measurement (``time_to_first_token_ms``,
+#: ``cost_per_token``, ``max_token``).
+_TOKEN_SAFE_PREV: Final = frozenset(
+    {"first", "last", "per", "each", "max", "min", "num", "n", "next", "prev", "avg", "mean"}
+)
+
+#: ``tokens`` (plural) is a count (``input_tokens``, ``max_tokens``, ``tokens_used``) unless
+#: qualified as credentials by the previous word (``access_tokens``, ``api_tokens``).
+_TOKENS_SECRET_PREV: Final = frozenset(
+    {
+        "access",
+        "refresh",
+        "api",
+        "auth",
+        "bearer",
+        "oauth",
+        "session",
+        "csrf",
+        "xsrf",
+        "secret",
+        "id",
+        "github",
+        "slack",
+        "personal",
+        "service",
+        "jwt",
+        "private",
+    }
+)
+
+_CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NON_WORD: Final = re.compile(r"[^a-z0-9]+")
+_SEPARATORS: Final = re.compile(r"[-_.\s]+")
+_KEY_CACHE_SIZE: Final = 4096
+
+
+def _split_words(key: str) -> list[str]:
+    """``"X-Api-Key"`` → ``["x", "api", "key"]``; ``"inputTokens"`` → ``["input", "tokens"]``."""
+    return [w for w in _NON_WORD.split(_CAMEL.sub("_", key).lower()) if w]
+
+
+def _token_word_is_secret(words: list[str], i: int) -> bool:
+    """The word at ``i`` contains ``token``: is it a credential (True) or a count (False)?"""
+    word = words[i]
+    prev = words[i - 1] if i > 0 else ""
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    if word == "token":
+        return nxt not in _TOKEN_SAFE_NEXT and prev not in _TOKEN_SAFE_PREV
+    if word == "tokens":
+        return prev in _TOKENS_SECRET_PREV
+    if word.endswith("tokens"):  # one-word compounds: "inputtokens", "accesstokens"
+        return word[:-6] in _TOKENS_SECRET_PREV
+    if word.endswith("token"):  # "accesstoken", "csrftoken", "xauthtoken"; not "firsttoken"
+        return word[:-5] not in _TOKEN_SAFE_PREV
+    if word.startswith("token"):  # "tokencount", "tokenizer", "tokensused"; not "tokenvalue"
+        rest = word[5:]
+        return not (rest in _TOKEN_SAFE_NEXT or rest.startswith(("iz", "is", "s")))
+    return False  # "token" in the middle of a word ("detokenize"): not a credential name
+
+
+def _key_is_secret(key: str, extra: tuple[str, ...]) -> bool:
+    """The key rules (uncached). See the module docstring and the tables above."""
+    words = _split_words(key)
+    joined = "".join(words)
+    compact = _SEPARATORS.sub("", key.lower())
+    # 1. User-given substrings win over everything, including the allowlist.
+    for stem in extra:
+        if stem in joined or stem in compact:
+            return True
+    # 2. The allowlist.
+    if "_".join(words) in ALLOWED_KEYS:
+        return False
+    # 3. Unambiguous stems anywhere ("x-api-key", "db_password", "Set-Cookie").
+    for stem in _SECRET_STEMS:
+        if stem in joined:
+            return True
+    # 4. Word rules.
+    for i, word in enumerate(words):
+        if word in _SECRET_WORDS:
+            if word == "session":
+                nxt = words[i + 1] if i + 1 < len(words) else ""
+                if nxt and nxt not in _SESSION_SECRET_NEXT:
+                    continue
+            return True
+        if "token" in word and _token_word_is_secret(words, i):
+            return True
+    # 5. "auth" as the whole key or its last word ("auth", "x-auth", "basic_auth"), not "author".
+    return bool(words) and words[-1] in ("auth", "xauth")
+
+
+# --------------------------------------------------------------------------------------------
+# Value detectors
+# --------------------------------------------------------------------------------------------
+
+#: (name, regex). Order matters: earlier alternatives win at the same position.
+DETECTORS: Final[tuple[tuple[str, str], ...]] = (
+    (
+        "private_key",
+        r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+        r"[\s\S]*?(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+    ),
+    ("anthropic_key", r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{16,}"),
+    ("openai_key", r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,}"),
+    ("aws_access_key", r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+    ("github_token", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
+    ("slack_token", r"xox[abprs]-[A-Za-z0-9-]{10,}"),
+    ("jwt", r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
+    # "Bearer <token>" keeps the word; the token must contain a digit ("bearer instruments" is
+    # prose, "Bearer abc123def" is a credential).
+    (
+        "bearer",
+        r"(?<![A-Za-z0-9])(?i:bearer)[ \t]+(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{8,}=*",
+    ),
+)
+
+#: Strings shorter than this cannot contain a built-in detector match ("Bearer " + 8 chars,
+#: "xoxb-" + 10 chars).
+MIN_SECRET_LENGTH: Final = 15
+
+
+def _marker(name: str) -> str:
+    return f"[REDACTED:{name}]"
+
+
+_MARKERS: Final = {name: _marker(name) for name, _ in DETECTORS}
+_COMBINED: Final = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in DETECTORS))
+_CUSTOM_MARKER: Final = _marker("custom")
+
+
+def _replace_builtin(m: re.Match[str]) -> str:
+    name = m.lastgroup or ""
+    if name == "bearer":
+        return m.group().split(None, 1)[0] + " " + _MARKERS["bearer"]
+    return _MARKERS.get(name, REDACTED)
+
+
+def _replace_custom(m: re.Match[str]) -> str:
+    return _CUSTOM_MARKER if m.group() else ""
+
+
+class Redactor:
+    """Key- and value-based redaction; thread-safe, cheap to call on every string."""
+
+    __slots__ = ("_cache", "_extra_keys", "_mask", "_patterns", "enabled")
+
+    def __init__(
+        self,
+        extra_keys: Iterable[str] = (),
+        extra_patterns: Iterable[str] = (),
+        mask: Callable[[str], str] | None = None,
+        enabled: bool = True,
+    ) -> None:
+        self.enabled = bool(enabled)
+        keys = []
+        for raw in extra_keys:
+            stem = _SEPARATORS.sub("", str(raw).lower())
+            if stem:
+                keys.append(stem)
+        self._extra_keys: tuple[str, ...] = tuple(keys)
+        patterns = []
+        for raw in extra_patterns:
+            try:
+                patterns.append(re.compile(raw))
+            except (re.error, TypeError) as exc:
+                raise ConfigError(f"redact_patterns: invalid regular expression {raw!r}: {exc}") from None
+        self._patterns: tuple[re.Pattern[str], ...] = tuple(patterns)
+        if mask is not None and not callable(mask):
+            raise ConfigError("mask: must be a callable taking and returning a string")
+        self._mask = mask
+        self._cache: dict[str, bool] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Redactor:
+        """The redactor configured by ``redact``, ``redact_keys``, ``redact_patterns``, ``mask``."""
+        return cls(
+            extra_keys=settings.redact_keys,
+            extra_patterns=settings.redact_patterns,
+            mask=settings.mask,
+            enabled=settings.redact,
+        )
+
+    def is_secret_key(self, key: str) -> bool:
+        """Whether the value under ``key`` must be withheld entirely (cached per key)."""
+        if not self.enabled:
+            return False
+        cache = self._cache
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        result = _key_is_secret(key, self._extra_keys)
+        if len(cache) >= _KEY_CACHE_SIZE:
+            cache.clear()
+        cache[key] = result
+        return result
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every detected secret replaced by a typed marker, then the user's mask
+        applied. Returns ``text`` itself when nothing changed."""
+        if not self.enabled:
+            return text
+        if len(text) >= MIN_SECRET_LENGTH:
+            text = _COMBINED.sub(_replace_builtin, text)
+        for pattern in self._patterns:
+            text = pattern.sub(_replace_custom, text)
+        mask = self._mask
+        if mask is None:
+            return text
+        try:
+            out = mask(text)
+        except Exception:
+            return MASK_ERROR
+        if type(out) is str:
+            return out
+        if isinstance(out, str):
+            return str.__str__(out)
+        return MASK_ERROR
+
+    def __repr__(self) -> str:
+        return (
+            f"Redactor(enabled={self.enabled}, extra_keys={self._extra_keys!r}, "
+            f"extra_patterns={[p.pattern for p in self._patterns]!r}, mask={self._mask!r})"
+        )

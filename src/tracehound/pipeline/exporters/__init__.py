@@ -1,0 +1,1 @@
+"""Exporters shipped with tracehound (each imported lazily by the runtime)."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the tracehound store (run through :mod:`tracehound.store._migrate`)."""

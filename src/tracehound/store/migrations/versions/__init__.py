@@ -1,0 +1,1 @@
+"""Migration scripts, one per revision; ``_migrate.REVISIONS`` lists them in order."""
