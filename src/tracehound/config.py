@@ -27,9 +27,12 @@ def parse_size(text: str) -> int:
     raw = text.strip().lower().replace("_", "")
     digits = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = raw[len(digits):].strip()
-    if unit not in _UNITS:
-        raise ValueError(f"unknown size unit {unit!r}")
-    return int(float(digits) * _UNITS[unit])
+    if unit not in _UNITS or not digits:
+        raise ValueError(f"expected an integer or a size such as 200MB, got {text!r}")
+    try:
+        return int(float(digits) * _UNITS[unit])
+    except ValueError:
+        raise ValueError(f"expected an integer or a size such as 200MB, got {text!r}") from None
 
 
 def _bool(value: Any) -> bool:

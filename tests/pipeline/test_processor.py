@@ -25,14 +25,8 @@ class Exploding:
 
 
 def _configure(tmp_path: Path, *exporters: object, **opts: object) -> None:
-    tracehound.configure(
-        trace_dir=tmp_path,
-        exporters=(),
-        extra_exporters=exporters,
-        flush_interval=0.02,
-        retry_backoff=0.001,
-        **opts,
-    )
+    options: dict[str, object] = {"flush_interval": 0.02, "retry_backoff": 0.001, **opts}
+    tracehound.configure(trace_dir=tmp_path, exporters=(), extra_exporters=exporters, **options)
 
 
 def test_exporter_that_always_raises_does_not_touch_agent_code(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from tracehound.pipeline._spool import Spool, decode_line, encode_line
 
 
 def _span(i: int) -> Span:
-    return Span(f"id-{i}", "t", None, "s", "p", "task", f"n{i}", "success", 1, 2, 0.001,
+    return Span(f"id-{i}", "t", None, "s", "p", "task", f"n{i}", "success", 1_700_000_000_000_000_000, 1_700_000_000_001_000_000, 1.0,
                 attributes={"i": i, "text": "é\u2028"})
 
 

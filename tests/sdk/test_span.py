@@ -250,6 +250,7 @@ def test_env_configuration(tmp_path, monkeypatch) -> None:  # type: ignore[no-un
     monkeypatch.setenv("TRACEHOUND_MAX_DEPTH", "deep")
     with pytest.raises(tracehound.ConfigError, match="TRACEHOUND_MAX_DEPTH"):
         tracehound.configure()
+    monkeypatch.delenv("TRACEHOUND_MAX_DEPTH")
     with pytest.raises(tracehound.ConfigError, match="unknown option 'nope'"):
         tracehound.configure(nope=1)
 

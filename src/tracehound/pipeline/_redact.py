@@ -222,51 +222,133 @@ def _key_is_secret(key: str, extra: tuple[str, ...]) -> bool:
 # --------------------------------------------------------------------------------------------
 # Value detectors
 # --------------------------------------------------------------------------------------------
+#
+# One regular expression per format, each starting with a literal so that the regex engine
+# scans for that literal quickly, and each run only when a cheap ``needle in text`` test says
+# the format can occur. (A single combined alternation is ~40x slower on long text: the engine
+# then tries every alternative at every position.) Conditions that would need a look-behind
+# at the start of a pattern (which defeats the literal scan) are checked in the replacement
+# function instead.
 
-#: (name, regex). Order matters: earlier alternatives win at the same position.
-DETECTORS: Final[tuple[tuple[str, str], ...]] = (
-    (
-        "private_key",
-        r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-        r"[\s\S]*?(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
-    ),
-    ("anthropic_key", r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{16,}"),
-    ("openai_key", r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,}"),
-    ("aws_access_key", r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
-    ("github_token", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
-    ("slack_token", r"xox[abprs]-[A-Za-z0-9-]{10,}"),
-    ("jwt", r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
-    # "Bearer <token>" keeps the word; the token must contain a digit ("bearer instruments" is
-    # prose, "Bearer abc123def" is a credential).
-    (
-        "bearer",
-        r"(?<![A-Za-z0-9])(?i:bearer)[ \t]+(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{8,}=*",
-    ),
-)
-
-#: Strings shorter than this cannot contain a built-in detector match ("Bearer " + 8 chars,
-#: "xoxb-" + 10 chars).
-MIN_SECRET_LENGTH: Final = 15
+_ALNUM: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_KEY_CHARS: Final = _ALNUM | {"_", "-"}
 
 
 def _marker(name: str) -> str:
     return f"[REDACTED:{name}]"
 
 
-_MARKERS: Final = {name: _marker(name) for name, _ in DETECTORS}
-_COMBINED: Final = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in DETECTORS))
+def _preceded_by(m: re.Match[str], chars: frozenset[str], offset: int = 0) -> bool:
+    start = m.start() - offset
+    return start > 0 and m.string[start - 1] in chars
+
+
+class _Detector:
+    """A secret format: a regex, the literals one of which must occur for it to match, the
+    replacement."""
+
+    __slots__ = ("name", "needles", "regex", "repl")
+
+    def __init__(
+        self,
+        name: str,
+        needles: tuple[str, ...],
+        pattern: str,
+        repl: Callable[[re.Match[str]], str] | None = None,
+    ) -> None:
+        self.name = name
+        self.needles = needles
+        self.regex = re.compile(pattern)
+        marker = _marker(name)
+        self.repl: Callable[[re.Match[str]], str] | str = marker if repl is None else repl
+
+
+def _key_repl(name: str) -> Callable[[re.Match[str]], str]:
+    """Replace unless the match continues a longer identifier (``risk-…``, ``task-…``)."""
+    marker = _marker(name)
+
+    def repl(m: re.Match[str]) -> str:
+        return m.group() if _preceded_by(m, _KEY_CHARS) else marker
+
+    return repl
+
+
+def _aws_repl(m: re.Match[str]) -> str:
+    return m.group() if _preceded_by(m, _ALNUM) else _marker("aws_access_key")
+
+
+def _bearer_repl(m: re.Match[str]) -> str:
+    # The match starts after the "B" of "Bearer" (so that the regex has a literal prefix):
+    # require that letter, and no letter or digit before it.
+    text, start = m.string, m.start()
+    if start == 0 or text[start - 1] not in "Bb" or _preceded_by(m, _ALNUM, offset=1):
+        return m.group()
+    return m.group()[:5] + " " + _marker("bearer")
+
+
+_BEARER_TOKEN: Final = r"[ \t]+(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{8,}=*"
+
+#: The built-in detectors, applied in this order (a PEM block first, so that nothing inside it
+#: is matched separately; Anthropic before OpenAI, which shares the ``sk-`` prefix; JWTs before
+#: ``Bearer``, which then sees ``Bearer [REDACTED:jwt]`` and leaves it).
+DETECTORS: Final[tuple[_Detector, ...]] = (
+    _Detector(
+        "private_key",
+        ("-----BEGIN",),
+        r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+        r"[\s\S]*?(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+    ),
+    _Detector(
+        "anthropic_key", ("sk-ant-",), r"sk-ant-[A-Za-z0-9_-]{16,}", _key_repl("anthropic_key")
+    ),
+    _Detector("openai_key", ("sk-",), r"sk-[A-Za-z0-9_-]{20,}", _key_repl("openai_key")),
+    _Detector(
+        "aws_access_key", ("AKIA", "ASIA"), r"A[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])", _aws_repl
+    ),
+    _Detector(
+        "github_token",
+        ("gh",),
+        r"gh(?:[pousr]_[A-Za-z0-9]{36,}|ithub_pat_[A-Za-z0-9_]{22,})",
+    ),
+    _Detector("slack_token", ("xox",), r"xox[abprs]-[A-Za-z0-9-]{10,}"),
+    _Detector("jwt", ("eyJ",), r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
+    _Detector("bearer", ("earer",), "earer" + _BEARER_TOKEN, _bearer_repl),
+    _Detector("bearer", ("EARER",), "EARER" + _BEARER_TOKEN, _bearer_repl),
+)
+
+#: Strings shorter than this cannot contain a built-in detector match ("Bearer " + 8 chars,
+#: "xoxb-" + 10 chars).
+MIN_SECRET_LENGTH: Final = 15
 _CUSTOM_MARKER: Final = _marker("custom")
-
-
-def _replace_builtin(m: re.Match[str]) -> str:
-    name = m.lastgroup or ""
-    if name == "bearer":
-        return m.group().split(None, 1)[0] + " " + _MARKERS["bearer"]
-    return _MARKERS.get(name, REDACTED)
 
 
 def _replace_custom(m: re.Match[str]) -> str:
     return _CUSTOM_MARKER if m.group() else ""
+
+
+def scrub_builtin(text: str) -> str:
+    """``text`` with the built-in detectors applied (the same object when nothing matched)."""
+    if len(text) < MIN_SECRET_LENGTH:
+        return text
+    # The fast gate: one pass of substring searches (~0.3 µs on 60 chars, ~17 µs on 10 KB).
+    if not (
+        "sk-" in text
+        or "gh" in text
+        or "eyJ" in text
+        or "AKIA" in text
+        or "ASIA" in text
+        or "xox" in text
+        or "earer" in text
+        or "EARER" in text
+        or "-----BEGIN" in text
+    ):
+        return text
+    for det in DETECTORS:
+        for needle in det.needles:
+            if needle in text:
+                text = det.regex.sub(det.repl, text)
+                break
+    return text
 
 
 class Redactor:
@@ -329,8 +411,7 @@ class Redactor:
         applied. Returns ``text`` itself when nothing changed."""
         if not self.enabled:
             return text
-        if len(text) >= MIN_SECRET_LENGTH:
-            text = _COMBINED.sub(_replace_builtin, text)
+        text = scrub_builtin(text)
         for pattern in self._patterns:
             text = pattern.sub(_replace_custom, text)
         mask = self._mask

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -26,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from ._rows import dumps_json
 from ._time import datetime_to_ns, format_ns, ns_to_datetime, parse_text
 
 __all__ = [
@@ -118,19 +118,6 @@ class JsonDocument(TypeDecorator[Any]):
         if isinstance(value, str | bytes) and dialect.name != POSTGRESQL:
             return orjson.loads(value)
         return value
-
-
-def dumps_json(value: Any) -> str:
-    """JSON text of a value (orjson; odd values — non-string keys, huge integers, lone
-    surrogates — fall back to a lossless-where-possible stdlib encoding instead of failing)."""
-    try:
-        return orjson.dumps(value).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        pass
-    try:
-        return orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(value, default=repr, ensure_ascii=True, allow_nan=True)
 
 
 def json_type() -> TypeEngine[Any]:

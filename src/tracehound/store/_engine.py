@@ -61,7 +61,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """A SQLAlchemy engine for a tracehound database URL.
 
     SQLite connections get a busy timeout (several processes write to one file) and
-    ``foreign_keys`` stays off; the SQLite file's directory is created if missing.
+    transactional DDL; the SQLite file's directory is created if missing.
     """
     from sqlalchemy import create_engine, event
 
@@ -73,13 +73,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args.setdefault("timeout", BUSY_TIMEOUT_S)
         engine = create_engine(sqlalchemy_url(url), connect_args=connect_args, **kwargs)
 
+        # Let SQLAlchemy, not the sqlite3 module, delimit transactions, so DDL (migrations)
+        # is transactional too: the driver in autocommit mode, BEGIN emitted on begin.
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            try:
-                cursor.execute("PRAGMA synchronous=NORMAL")
-            finally:
-                cursor.close()
+            dbapi_connection.isolation_level = None
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
