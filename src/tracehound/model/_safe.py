@@ -172,9 +172,13 @@ class _Walker:
     __slots__ = ("active", "maxdepth", "maxitems", "maxlen", "redactor")
 
     def __init__(self, limits: Limits, redactor: SecretRedactor | None) -> None:
-        self.maxlen = max(int(limits.max_string_length), 0)
-        self.maxdepth = min(max(int(limits.max_depth), 0), HARD_MAX_DEPTH)
-        self.maxitems = max(int(limits.max_items), 0)
+        # Clamped without function calls: a walker is made per sanitize() call.
+        n = limits.max_string_length
+        self.maxlen = n if n >= 0 else 0
+        n = limits.max_depth
+        self.maxdepth = n if 0 <= n <= HARD_MAX_DEPTH else (HARD_MAX_DEPTH if n > 0 else 0)
+        n = limits.max_items
+        self.maxitems = n if n >= 0 else 0
         self.redactor = redactor
         self.active: set[int] = set()
 
@@ -350,7 +354,18 @@ class _Walker:
             if red is not None and red.is_secret_key(k):
                 out[k] = REDACTED
                 continue
-            if type(val) is str and red is None and len(val) <= maxlen and val.isascii():
+            tv = type(val)
+            if tv is str:
+                if red is None and len(val) <= maxlen and val.isascii():
+                    out[k] = val
+                else:
+                    out[k] = self.text(val)
+            elif (
+                (tv is int and _INT_MIN <= val <= _INT_MAX)
+                or tv is bool
+                or val is None
+                or (tv is float and val - val == 0.0)
+            ):
                 out[k] = val
             else:
                 out[k] = walk(val, child)
@@ -432,7 +447,9 @@ class _Walker:
         fields = t._fields  # type: ignore[attr-defined]
         if type(fields) is not tuple:
             return self.sequence(v, depth)
-        return self.object_pairs(v, depth, lambda: list(zip(fields, tuple.__iter__(v))))
+        return self.object_pairs(
+            v, depth, lambda: list(zip(fields, tuple.__iter__(v), strict=False))
+        )
 
     def dataclass(self, v: Any, t: type, depth: int) -> Any:
         def read() -> list[tuple[Any, Any]]:
@@ -641,7 +658,11 @@ def sanitize_attributes(
                 continue
             t = type(v)
             if t is str:
-                if redactor is None and len(v) <= maxlen and v.isascii():
+                if (
+                    len(v) <= maxlen
+                    and v.isascii()
+                    and (redactor is None or redactor.scrub(v) is v)
+                ):
                     out[k] = v
                     continue
             elif t is bool or v is None:

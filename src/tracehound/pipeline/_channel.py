@@ -121,14 +121,23 @@ class Channel:
         self.spool.write(batch)
 
     def replay(self, *, deadline: float | None = None) -> None:
-        """Replay the spool if it may hold records and the sink is up. Never raises."""
-        if self.down or not self._replay_needed:
+        """Replay the spool if it may hold records. While the sink is down this is also the
+        probe: once the back-off delay has passed, replaying is the attempt that tells
+        whether the sink is back (so a spool drains even when no new records arrive).
+        Never raises."""
+        if self.down:
+            if time.monotonic() < self._probe_at:
+                return
+        elif not self._replay_needed:
             return
         try:
             done = self.spool.replay(self._export, batch_size=self.batch_size, deadline=deadline)
         except Exception as exc:  # noqa: BLE001
             self._fail(exc)
             return
+        if self.down and done:  # the probe went through: the sink is back
+            self.down = False
+            self._probe_delay = self.backoff
         if done:
             self._replay_needed = False
         elif deadline is None or time.monotonic() <= deadline:

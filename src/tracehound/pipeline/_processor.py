@@ -190,7 +190,9 @@ class BatchProcessor:
             self._wake.set()
         thread = self._thread
         if thread is not None and thread.is_alive():
-            thread.join(max(0.0, deadline - time.monotonic() - 0.05))
+            # keep time to spool what is left if the worker is stuck in a hung exporter
+            reserve = 0.1 + len(self._queue) * 15e-6 + self.batch_size * 15e-6
+            thread.join(max(0.0, deadline - time.monotonic() - reserve))
         hung = thread is not None and thread.is_alive()
         if hung:
             self._spool_leftovers()

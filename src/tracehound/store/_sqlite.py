@@ -1,9 +1,10 @@
 """The SQLite exporter: the embedded default store.
 
 The ingest path uses the stdlib ``sqlite3`` module directly (no SQLAlchemy): one
-``BEGIN IMMEDIATE`` transaction per batch, ``executemany`` over tuples built by row
-functions generated once from the record field order, JSON encoded with orjson, times
-formatted by a per-second-cached formatter. Several processes may write to one file: the
+``BEGIN IMMEDIATE`` transaction per batch; rows are tuples built by functions generated once
+from the record field order (JSON encoded with orjson, times formatted by a per-second-cached
+formatter) and inserted with multi-row ``VALUES`` statements of power-of-two sizes (a fixed,
+cached set of statements; about 25% less work than ``executemany`` of one-row statements). Several processes may write to one file: the
 database runs in WAL mode, and a busy database is retried with a short backoff for a
 bounded time before the export fails (the pipeline then spools the batch).
 
@@ -22,6 +23,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,6 +36,7 @@ from ._time import format_ns
 
 __all__ = ["SQLiteExporter"]
 
+_chain: Final = chain.from_iterable
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
 # Connections inherited across fork must never be closed (or freed) in the child: closing
@@ -48,24 +52,54 @@ _PRAGMAS: Final = (
     "PRAGMA wal_autocheckpoint=4000",
 )
 
+_CHUNK: Final = 256  # rows per INSERT statement at most (power of two)
+
 _SPAN_TIMES: Final = ("start_time", "end_time")
 _JSON_FIELDS: Final = ("input", "output", "attributes", "data", "tags")
 
 
-def _insert(table: str, fields: Sequence[str]) -> str:
-    cols = ", ".join(f'"{f}"' for f in fields)
-    marks = ", ".join("?" * len(fields))
-    return f"INSERT INTO {table} ({cols}) VALUES ({marks})"
+class _Insert:
+    """``INSERT INTO table (fields) VALUES (?, …), … <conflict clause>`` for n rows."""
+
+    def __init__(self, table: str, fields: Sequence[str], conflict: str) -> None:
+        self.width = len(fields)
+        cols = ", ".join(f'"{f}"' for f in fields)
+        self._head = f"INSERT INTO {table} ({cols}) VALUES "
+        self._row = "(" + ", ".join("?" * self.width) + ")"
+        self._conflict = " " + conflict
+        self._sql: dict[int, str] = {}
+
+    def sql(self, rows: int) -> str:
+        text = self._sql.get(rows)
+        if text is None:
+            text = self._head + ", ".join([self._row] * rows) + self._conflict
+            self._sql[rows] = text
+        return text
+
+    def run(self, conn: sqlite3.Connection, rows: _Rows, chunk: int) -> None:
+        """Insert ``rows`` in order, in statements of ``chunk`` rows, then the remainder in
+        power-of-two pieces (so the statements are few and stay in sqlite3's cache)."""
+        total, start = len(rows), 0
+        while start < total:
+            size = chunk
+            while size > total - start:
+                size >>= 1
+            conn.execute(self.sql(size), list(_chain(rows[start : start + size])))
+            start += size
 
 
-SPAN_SQL: Final = (
-    _insert("spans", Span._fields)
-    + " ON CONFLICT(id) DO UPDATE SET "
+_SPANS: Final = _Insert(
+    "spans",
+    Span._fields,
+    "ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f'"{f}" = excluded."{f}"' for f in Span._fields if f != "id")
-    + " WHERE spans.end_time IS NULL AND excluded.end_time IS NOT NULL"
+    + " WHERE spans.end_time IS NULL AND excluded.end_time IS NOT NULL",
 )
-EVENT_SQL: Final = _insert("events", Event._fields) + " ON CONFLICT(id) DO NOTHING"
-METRIC_SQL: Final = _insert("metrics", Metric._fields) + " ON CONFLICT(id) DO NOTHING"
+_EVENTS: Final = _Insert("events", Event._fields, "ON CONFLICT(id) DO NOTHING")
+_METRICS: Final = _Insert("metrics", Metric._fields, "ON CONFLICT(id) DO NOTHING")
+SPAN_SQL: Final = _SPANS.sql(1)
+EVENT_SQL: Final = _EVENTS.sql(1)
+METRIC_SQL: Final = _METRICS.sql(1)
 SESSION_SQL: Final = (
     "INSERT INTO sessions (id, project, started_at, last_seen_at, hostname, pid)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
@@ -88,12 +122,65 @@ _Bounds = dict[str, list[Any]]
 _Rows = list[tuple[Any, ...]]
 
 
+def _install_adapters() -> None:
+    """Make binding ``None`` and ``bool`` cheap (process-wide, semantically a no-op).
+
+    The sqlite3 module binds only exact int/float/str/bytes without an adapter lookup; for
+    ``None`` the failed lookup (a registry miss, then ``__adapt__`` and ``__conform__``
+    probes) costs ~0.2 µs per value, and a span row carries ~20 ``None`` fields. A
+    registered adapter returning the same value short-cuts that to a dict hit: ``None``
+    still binds as NULL, ``True`` as 1. Adapters someone else registered are left alone.
+    """
+    protocol = sqlite3.PrepareProtocol
+    if (type(None), protocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(type(None), {}.get)  # {}.get(None) is None, in C
+    if (bool, protocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(bool, int)
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if isinstance(code, int):
         return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     text = str(exc).lower()
     return "locked" in text or "busy" in text
+
+
+_session_of: Final = attrgetter("session_id")
+_start_of: Final = attrgetter("start_time")
+_end_of: Final = attrgetter("end_time")
+_timestamp_of: Final = attrgetter("timestamp")
+
+
+def _bounds(
+    batch: Sequence[Record], spans: list[Span], events: list[Event], metrics: list[Metric]
+) -> _Bounds:
+    """Session id → [project, earliest, latest record time] of a batch."""
+    first = batch[0]
+    if all(map(first.session_id.__eq__, map(_session_of, batch))):
+        # The common case, one session per batch: C-level min/max, no per-record Python.
+        times = [*map(_start_of, spans), *map(_timestamp_of, events), *map(_timestamp_of, metrics)]
+        latest = max(times)
+        ends = [t for t in map(_end_of, spans) if t is not None]
+        if ends:
+            latest = max(latest, max(ends))
+        return {first.session_id: [first.project, min(times), latest]}
+    bounds: _Bounds = {}
+    for record in batch:
+        if isinstance(record, Span):
+            lo = record.start_time
+            hi = record.end_time or lo
+        else:
+            lo = hi = record.timestamp  # type: ignore[union-attr]
+        seen = bounds.get(record.session_id)
+        if seen is None:
+            bounds[record.session_id] = [record.project, lo, hi]
+        else:
+            if lo < seen[1]:
+                seen[1] = lo
+            if hi > seen[2]:
+                seen[2] = hi
+    return bounds
 
 
 def _scrub(rows: _Rows) -> _Rows:
@@ -141,6 +228,7 @@ class SQLiteExporter:
         self._schema_ready = False
         self._closed = False
         self._projects: dict[str, str] = {}
+        self._chunks: dict[_Insert, int] = {}
 
     # -- the exporter contract -------------------------------------------------------------
 
@@ -219,34 +307,34 @@ class SQLiteExporter:
     # -- internals ------------------------------------------------------------------------
 
     def _rows(self, batch: Sequence[Record]) -> tuple[_Rows, _Rows, _Rows, _Bounds]:
-        spans: _Rows = []
-        events: _Rows = []
-        metrics: _Rows = []
-        bounds: _Bounds = {}
-        span_row, event_row, metric_row = _span_row, _event_row, _metric_row
+        span_records: list[Span] = []
+        event_records: list[Event] = []
+        metric_records: list[Metric] = []
+        add_span, add_event, add_metric = (
+            span_records.append,
+            event_records.append,
+            metric_records.append,
+        )
         for record in batch:
             cls = type(record)
             if cls is Span:
-                spans.append(span_row(record))
-                lo = record.start_time  # type: ignore[union-attr]
-                hi = record.end_time or lo  # type: ignore[union-attr]
+                add_span(record)  # type: ignore[arg-type]
             elif cls is Event:
-                events.append(event_row(record))
-                lo = hi = record.timestamp  # type: ignore[union-attr]
+                add_event(record)  # type: ignore[arg-type]
             elif cls is Metric:
-                metrics.append(metric_row(record))
-                lo = hi = record.timestamp  # type: ignore[union-attr]
+                add_metric(record)  # type: ignore[arg-type]
+            elif isinstance(record, Span):
+                add_span(record)
+            elif isinstance(record, Event):
+                add_event(record)
+            elif isinstance(record, Metric):
+                add_metric(record)
             else:
                 raise TypeError(f"not a record: {cls.__name__}")
-            seen = bounds.get(record.session_id)
-            if seen is None:
-                bounds[record.session_id] = [record.project, lo, hi]
-            else:
-                if lo < seen[1]:
-                    seen[1] = lo
-                if hi > seen[2]:
-                    seen[2] = hi
-        return spans, events, metrics, bounds
+        spans = list(map(_span_row, span_records))
+        events = list(map(_event_row, event_records))
+        metrics = list(map(_metric_row, metric_records))
+        return spans, events, metrics, _bounds(batch, span_records, event_records, metric_records)
 
     def _connect(self) -> sqlite3.Connection:
         if not self._schema_ready:
@@ -254,29 +342,37 @@ class SQLiteExporter:
 
             ensure_schema(self.url, auto_upgrade=self._auto_upgrade)
             self._schema_ready = True
+        _install_adapters()
         conn = sqlite3.connect(
             self.path,
             timeout=self._busy_timeout,
             isolation_level=None,
             check_same_thread=False,
+            cached_statements=256,
         )
         try:
             for pragma in _PRAGMAS:
                 conn.execute(pragma)
+            variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         except BaseException:
             conn.close()
             raise
+        self._chunks = {
+            ins: max(1 << (max(1, min(_CHUNK, variables // ins.width)).bit_length() - 1), 1)
+            for ins in (_SPANS, _EVENTS, _METRICS)
+        }
         self._conn = conn
         return conn
 
     def _write(self, spans: _Rows, events: _Rows, metrics: _Rows, sessions: _Rows) -> None:
         def run(conn: sqlite3.Connection) -> None:
+            chunks = self._chunks
             if spans:
-                conn.executemany(SPAN_SQL, spans)
+                _SPANS.run(conn, spans, chunks[_SPANS])
             if events:
-                conn.executemany(EVENT_SQL, events)
+                _EVENTS.run(conn, events, chunks[_EVENTS])
             if metrics:
-                conn.executemany(METRIC_SQL, metrics)
+                _METRICS.run(conn, metrics, chunks[_METRICS])
             if sessions:
                 conn.executemany(SESSION_SQL, sessions)
 

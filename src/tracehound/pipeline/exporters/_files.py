@@ -125,6 +125,19 @@ _UNSAFE_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _SPAN_CORE: Final = 23  # Span fields before the LLM block
 _LLM_FIELDS: Final = Span._fields[_SPAN_CORE:]
 _NO_LLM: Final = (None,) * len(_LLM_FIELDS)
+_SPAN_MID: Final = Span._fields[14:22]
+_NONE8: Final = (None,) * 8
+if Span._fields[:14] != (  # pragma: no cover - guards the positional unpacking in _span_line
+    "id", "trace_id", "parent_id", "session_id", "project", "kind", "name", "status",
+    "start_time", "end_time", "duration_ms", "agent_name", "agent_role", "agent_id",
+) or Span._fields[22] != "attributes" or Event._fields != (
+    "id", "trace_id", "span_id", "session_id", "project", "timestamp", "type", "name",
+    "level", "agent_name", "agent_role", "agent_id", "message", "data",
+) or Metric._fields != (
+    "id", "session_id", "project", "timestamp", "name", "value", "unit", "tags",
+    "trace_id", "span_id", "agent_name",
+):  # fmt: skip
+    raise ImportError("tracehound.model records changed: update pipeline/exporters/_files.py")
 _APPEND_NL: Final = orjson.OPT_APPEND_NEWLINE
 _TRACEBACK_KEYS: Final = ("traceback", "error_traceback", "stack_trace", "stacktrace", "exc_info")
 
@@ -149,8 +162,8 @@ def _prefix(sec: int) -> str:
 
 def iso_ns(ns: int) -> str:
     """ISO-8601 UTC with nanoseconds: ``2025-01-15T10:30:45.123456789+00:00``."""
-    sec, frac = divmod(ns, _NS)
-    return f"{_PREFIXES.get(sec) or _prefix(sec)}.{frac:09d}+00:00"
+    sec = ns // _NS
+    return f"{_PREFIXES.get(sec) or _prefix(sec)}.{str(ns - sec * _NS + _NS)[1:]}+00:00"
 
 
 def iso_us(ns: int) -> str:
@@ -265,12 +278,13 @@ def _span_message(rec: Span) -> str:
 
 
 def _span_line(rec: Span) -> tuple[str, str, dict[str, Any]]:
-    """(level, timestamp, line dict) of a span."""
+    """(level, timestamp, line dict) of a span (the hot path: keep it flat)."""
     (rid, trace_id, parent_id, session, project, kind, name, status, start, end, dur,
-     an, ar, ai, conv, user, smsg, inp, out, et, em, eb, attrs) = rec[:_SPAN_CORE]  # fmt: skip
-    pget = _PREFIXES.get
-    sec, frac = divmod(start, _NS)
-    start_iso = f"{pget(sec) or _prefix(sec)}.{frac:09d}+00:00"
+     an, ar, ai) = rec[:14]  # fmt: skip
+    sec = start // _NS
+    prefix = _PREFIXES.get(sec) or _prefix(sec)
+    start_iso = f"{prefix}.{str(start - sec * _NS + _NS)[1:]}+00:00"
+    attrs = rec.attributes
     x: dict[str, Any] = {
         "record_type": "span",
         "event_type": "span",
@@ -285,8 +299,10 @@ def _span_line(rec: Span) -> tuple[str, str, dict[str, Any]]:
         "attributes": attrs,
     }
     if end is not None:
-        sec, frac = divmod(end, _NS)
-        end_iso = f"{pget(sec) or _prefix(sec)}.{frac:09d}+00:00"
+        end_sec = end // _NS
+        if end_sec != sec:
+            prefix = _PREFIXES.get(end_sec) or _prefix(end_sec)
+        end_iso = f"{prefix}.{str(end - end_sec * _NS + _NS)[1:]}+00:00"
         x["end_time"] = end_iso
         ts = end_iso[:26] + "+00:00"
     else:
@@ -301,24 +317,15 @@ def _span_line(rec: Span) -> tuple[str, str, dict[str, Any]]:
         x["agent_role"] = ar
     if ai is not None:
         x["agent_id"] = ai
-    if conv is not None:
-        x["conversation_id"] = conv
-    if user is not None:
-        x["user_id"] = user
-    if smsg is not None:
-        x["status_message"] = smsg
-    if inp is not None:
-        x["input"] = inp
-    if out is not None:
-        x["output"] = out
-    if et is not None:
-        x["error_type"] = et
-    if em is not None:
-        x["error_message"] = em
-    if eb is not None:
-        x["error_traceback"] = eb
+    mid = rec[14:22]  # conversation_id … error_traceback: usually all None
+    plain = mid == _NONE8
+    if not plain:
+        for key, value in zip(_SPAN_MID, mid, strict=True):
+            if value is not None:
+                x[key] = value
     llm = rec[_SPAN_CORE:]
     if llm != _NO_LLM:
+        plain = False
         for key, value in zip(_LLM_FIELDS, llm, strict=True):
             if value is not None:
                 x[key] = value
@@ -327,14 +334,12 @@ def _span_line(rec: Span) -> tuple[str, str, dict[str, Any]]:
         if isinstance(evt, str):
             x["event_type"] = evt
     level = "ERROR" if status in _FAILED else "INFO"
-    # Message inline for the common case (no model, no error).
-    if et is None and em is None and smsg is None and llm == _NO_LLM:
-        if dur is not None:
-            msg = f"{kind} {name}: {status} in {dur:.1f} ms"
-        else:
-            msg = f"{kind} {name}: {status}"
-    else:
+    if not plain:
         msg = _span_message(rec)
+    elif dur is not None:
+        msg = f"{kind} {name}: {status} in {dur:.1f} ms"
+    else:
+        msg = f"{kind} {name}: {status}"
     line = {
         "timestamp": ts,
         "session_id": session,
@@ -602,9 +607,12 @@ class FileExporter:
             self._export(batch)
 
     def _export(self, batch: Sequence[Record]) -> None:
-        cat_out: defaultdict[str, list[bytes]] = defaultdict(list)
-        agent_out: defaultdict[tuple[str, str], list[bytes]] = defaultdict(list)
-        text_out: list[bytes] = []
+        # One growing buffer per file: a single write() per file per batch, and (unlike a list
+        # of retained line objects) little fresh memory to fault in on every batch.
+        cat_out: defaultdict[str, bytearray] = defaultdict(bytearray)
+        agent_out: defaultdict[str, bytearray] = defaultdict(bytearray)  # this session's agents
+        other_out: defaultdict[tuple[str, str], bytearray] = defaultdict(bytearray)
+        text_out = bytearray()
         levels = self._levels
         err_min = levels.get("errors", 0)
         session_min = levels.get("session", 0)
@@ -630,7 +638,8 @@ class FileExporter:
                 t0 = rec.start_time
                 end = rec.end_time
                 t1 = t0 if end is None else end
-                if session == sid:
+                own = session == sid
+                if own:
                     key: _Key = (cat, "span", kind, rec.status, level, agent)
                     if end is None:
                         open_spans[rec.id] = key
@@ -652,7 +661,8 @@ class FileExporter:
                 agent = rec.agent_id or rec.agent_name
                 session = rec.session_id or sid
                 t0 = t1 = rec.timestamp
-                if session == sid:
+                own = session == sid
+                if own:
                     key = (cat, "event", rec.type, None, level, agent)
                     counts[key] = cget(key, 0) + 1
             elif type(rec) is Metric:
@@ -663,12 +673,13 @@ class FileExporter:
                 agent = rec.agent_name
                 session = rec.session_id or sid
                 t0 = t1 = rec.timestamp
-                if session == sid:
+                own = session == sid
+                if own:
                     key = (cat, "metric", None, None, level, agent)
                     counts[key] = cget(key, 0) + 1
             else:
                 continue
-            if session == sid:
+            if own:
                 if first is None or t0 < first:
                     first = t0
                 if last is None or t1 > last:
@@ -676,39 +687,43 @@ class FileExporter:
             data_line = _dumps(line)
             lvl_no = _LEVEL_NO.get(level, 20)
             if not levels or lvl_no >= levels.get(cat, 0):
-                cat_out[cat].append(data_line)
+                cat_out[cat] += data_line
             if lvl_no >= 40:
                 if cat != "errors" and lvl_no >= err_min:
-                    cat_out["errors"].append(data_line)
+                    cat_out["errors"] += data_line
                 if lvl_no >= err_min:
-                    text_out.append(_error_block(rec, level, ts, line["logger"], line["message"]))
-                if session == sid:
+                    text_out += _error_block(rec, level, ts, line["logger"], line["message"])
+                if own:
                     self._errors.append(_error_entry(rec, ts))
             if agent is not None and lvl_no >= session_min:
-                agent_out[(session, agent)].append(data_line)
+                if own:
+                    agent_out[agent] += data_line
+                else:
+                    other_out[(session, agent)] += data_line
         self._first_ns, self._last_ns = first, last
-        self._write(cat_out, agent_out, text_out)
+        for agent, buf in agent_out.items():
+            other_out[(sid, agent)] = buf
+        self._write(cat_out, other_out, text_out)
 
     def _write(
         self,
-        cat_out: Mapping[str, list[bytes]],
-        agent_out: Mapping[tuple[str, str], list[bytes]],
-        text_out: list[bytes],
+        cat_out: Mapping[str, bytearray],
+        agent_out: Mapping[tuple[str, str], bytearray],
+        text_out: bytearray,
     ) -> None:
         failure: BaseException | None = None
-        jobs: list[tuple[str | tuple[str, str] | None, list[bytes]]] = list(cat_out.items())
+        jobs: list[tuple[str | tuple[str, str] | None, bytearray]] = list(cat_out.items())
         if text_out:
             jobs.append((None, text_out))
         jobs.extend(agent_out.items())
-        for target, lines in jobs:
+        for target, data in jobs:
             try:
                 if target is None:
-                    f = self._errors_text()
+                    self._errors_text().write(data, b"\n\n")
                 elif isinstance(target, str):
-                    f = self._category_file(target)
+                    self._category_file(target).write(data)
                 else:
-                    f = self._agent_file(*target)
-                f.write_lines(lines)
+                    self._agent_file(*target).write(data)
             except OSError as exc:  # keep writing the other files; report the first failure
                 if failure is None:
                     failure = exc
@@ -853,7 +868,7 @@ class FileExporter:
             "agents": agents,
             "totals": totals,
             "last_errors": list(self._errors),
-            "files": sorted(self._files),
+            "files": sorted({*self._files, f"{self._session_dir.name}/{SUMMARY_FILE}"}),
             "processes": 1,
         }
         return _finish_summary(part)
@@ -905,14 +920,22 @@ def _error_entry(rec: Record, ts: str) -> dict[str, Any]:
 
 
 def _finish_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """Add the readable times and put the headline keys first."""
     first, last = summary.get("started_ns"), summary.get("ended_ns")
-    summary["started_at"] = iso_us(first) if isinstance(first, int) else None
-    summary["ended_at"] = iso_us(last) if isinstance(last, int) else None
-    summary["duration_s"] = (
-        round((last - first) / _NS, 6) if isinstance(first, int) and isinstance(last, int) else 0.0
-    )
-    summary["generated_at"] = iso_us(time.time_ns())
-    return summary
+    head: dict[str, Any] = {
+        "session_id": summary.get("session_id"),
+        "project": summary.get("project"),
+        "started_at": iso_us(first) if isinstance(first, int) else None,
+        "ended_at": iso_us(last) if isinstance(last, int) else None,
+        "duration_s": (
+            round((last - first) / _NS, 6)
+            if isinstance(first, int) and isinstance(last, int)
+            else 0.0
+        ),
+    }
+    head.update((k, v) for k, v in summary.items() if k not in head)
+    head["generated_at"] = iso_us(time.time_ns())
+    return head
 
 
 def _add_numbers(into: dict[str, Any], other: Mapping[str, Any]) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,36 +133,45 @@ class RotatingFile:
         self.size = st.st_size
 
     # -- writing -------------------------------------------------------------------------
-    def write_lines(self, lines: Sequence[bytes]) -> None:
-        """Append complete lines (each ending with ``\\n``), rotating when the file would
-        exceed ``max_bytes``. Without rotation the whole batch is one ``write`` call."""
-        if not lines:
+    def write(self, data: bytes | bytearray, sep: bytes = b"\n") -> None:
+        """Append complete records (each ending with ``sep``), rotating when the file would
+        exceed ``max_bytes``. Without a rotation the whole of ``data`` is one ``write`` call;
+        with one, ``data`` is cut after a ``sep`` so no record straddles two files (a single
+        record larger than ``max_bytes`` gets a file of its own)."""
+        total = len(data)
+        if not total:
             return
         self._sync()
-        data = lines[0] if len(lines) == 1 else b"".join(lines)
-        if self.max_bytes <= 0 or self.size + len(data) <= self.max_bytes:
-            self._write(data)
-            return
-        chunk: list[bytes] = []
-        chunk_size = 0
-        for line in lines:
-            if chunk_size + len(line) + self.size > self.max_bytes and chunk_size + self.size > 0:
-                if chunk:
-                    self._write(b"".join(chunk))
-                    chunk, chunk_size = [], 0
-                self._rotate()
-            chunk.append(line)
-            chunk_size += len(line)
-        if chunk:
-            self._write(b"".join(chunk))
-
-    def _write(self, data: bytes) -> None:
-        if self._newline:
-            data = b"\n" + data
         view = memoryview(data)
+        pos = 0
+        stuck = False  # rotated and still nothing fits: write one record regardless
+        while self.max_bytes > 0 and self.size + (total - pos) > self.max_bytes:
+            room = self.max_bytes - self.size
+            cut = data.rfind(sep, pos, pos + room) if room > 0 else -1
+            if cut >= 0:
+                end = cut + len(sep)
+            elif self.size == 0 or stuck:
+                first = data.find(sep, pos)
+                end = total if first < 0 else first + len(sep)
+            else:
+                end = pos
+            if end > pos:
+                self._write(view[pos:end])
+                pos = end
+                stuck = False
+                if pos == total:
+                    return
+            else:
+                stuck = True
+            self._rotate()
+        self._write(view[pos:])
+
+    def _write(self, view: memoryview) -> None:
+        if self._newline:
+            view = memoryview(b"\n" + view)
         done = 0
         try:
-            while done < len(data):
+            while done < len(view):
                 done += os.write(self.fd, view[done:])
         except OSError:
             if done:

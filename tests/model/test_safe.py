@@ -1,0 +1,797 @@
+"""sanitize / sanitize_attributes: every hostile value gives JSON-safe data, never an exception."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import enum
+import math
+import pathlib
+import sys
+import time
+import uuid
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import orjson
+import pydantic
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracehound.config import Settings
+from tracehound.model._safe import (
+    DEFAULT_LIMITS,
+    HARD_MAX_DEPTH,
+    Limits,
+    sanitize,
+    sanitize_attributes,
+)
+from tracehound.pipeline._redact import Redactor
+
+OPENAI_KEY = "sk-proj-Abcdefghij1234567890_XYZ-abcdefghij"
+
+
+def safe(value: Any, limits: Limits = DEFAULT_LIMITS, redactor: Any = None) -> Any:
+    """sanitize, and check the result is accepted by orjson without options."""
+    out = sanitize(value, limits, redactor)
+    orjson.dumps(out)
+    return out
+
+
+# -- hostile helpers --------------------------------------------------------------------------
+
+
+class RaisingRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr exploded")
+
+
+class RaisingEverything:
+    """``__repr__``, ``__str__``, ``__class__`` and ``__getattr__`` all raise."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr")
+
+    def __str__(self) -> str:
+        raise RuntimeError("str")
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # type: ignore[override]
+        raise RuntimeError("class")
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"getattr {name}")
+
+
+class ReprReturnsNonStr:
+    def __repr__(self) -> Any:
+        return 42
+
+
+class StrException(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no message for you")
+
+
+class Color(enum.Enum):
+    RED = "red"
+    NESTED = (1, float("nan"))
+
+
+class Num(enum.IntEnum):
+    ONE = 1
+
+
+class Text(str):
+    def __str__(self) -> str:
+        return "overridden"
+
+
+class Integer(int):
+    def __index__(self) -> int:
+        return 99
+
+
+class Real(float):
+    pass
+
+
+class Point(NamedTuple):
+    x: int
+    label: str
+
+
+@dataclasses.dataclass
+class Node:
+    name: str
+    child: Any = None
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Unset:
+    a: int = 1
+    late: int = dataclasses.field(init=False)
+
+
+class Model(pydantic.BaseModel):
+    name: str
+    when: dt.datetime
+    ratio: float = 0.5
+    api_key: str = "none"
+
+
+class BadDumpModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(arbitrary_types_allowed=True)
+    thing: Any = None
+
+    def model_dump(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("dump failed")
+
+
+class FakeNumpyScalar:
+    """Looks like a numpy scalar (module ``numpy``, ``ndim == 0``, ``.item()``)."""
+
+    __module__ = "numpy"
+    ndim = 0
+
+    def item(self) -> float:
+        return 2.5
+
+
+# -- scalars ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["", "hello", 0, -5, 2**63 - 1, 1.5, True, False, None])
+def test_primitives_unchanged(value: Any) -> None:
+    out = safe(value)
+    assert out == value and type(out) is type(value)
+
+
+def test_primitive_fast_path_returns_same_object() -> None:
+    s = "x" * 100
+    assert sanitize(s) is s
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(float("nan"), "NaN"), (float("inf"), "Infinity"), (-math.inf, "-Infinity")],
+)
+def test_non_finite_floats(value: float, expected: str) -> None:
+    assert safe(value) == expected
+    assert safe([value]) == [expected]
+    assert safe({"v": value}) == {"v": expected}
+    assert sanitize_attributes({"v": value}) == {"v": expected}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (2**64 - 1, 2**64 - 1),
+        (-(2**63), -(2**63)),
+        (2**64, str(2**64)),
+        (-(2**63) - 1, str(-(2**63) - 1)),
+        (10**30, "1" + "0" * 30),
+    ],
+)
+def test_int_range(value: int, expected: Any) -> None:
+    assert safe(value) == expected
+    assert safe([value]) == [expected]
+    assert sanitize_attributes({"n": value}) == {"n": expected}
+
+
+def test_int_beyond_str_digit_limit() -> None:
+    huge = (
+        10 ** (sys.get_int_max_str_digits() + 10) if hasattr(sys, "get_int_max_str_digits") else 0
+    )
+    if not huge:
+        pytest.skip("no int digit limit")
+    assert safe(huge) == f"<int bits={huge.bit_length()}>"
+
+
+def test_subclasses_become_plain() -> None:
+    s = safe(Text("abc"))
+    assert s == "abc" and type(s) is str
+    i = safe(Integer(7))
+    assert i == 7 and type(i) is int
+    f = safe(Real(1.25))
+    assert f == 1.25 and type(f) is float
+    assert safe(Real("nan")) == "NaN"
+    assert safe(Num.ONE) == 1 and type(safe(Num.ONE)) is int
+    assert safe(Color.RED) == "red"
+    assert safe(Color.NESTED) == [1, "NaN"]
+    assert safe({Text("k"): Text("v")}) == {"k": "v"}
+    assert type(next(iter(safe({Text("k"): 1})))) is str
+
+
+def test_numpy_like_scalar() -> None:
+    assert safe(FakeNumpyScalar()) == 2.5
+
+
+def test_bool_stays_bool() -> None:
+    assert safe([True, False]) == [True, False]
+    assert safe({"b": True})["b"] is True
+
+
+# -- strings ----------------------------------------------------------------------------------
+
+
+def test_long_string_truncated_with_marker() -> None:
+    out = safe("x" * 100, Limits(max_string_length=10))
+    assert out == "x" * 10 + "…[truncated 90 chars]"
+
+
+def test_10mb_string_truncated_fast() -> None:
+    big = "a" * (10 * 1024 * 1024 + 65_536)
+    start = time.perf_counter()
+    out = safe(big)
+    elapsed = time.perf_counter() - start
+    assert out == "a" * 65_536 + "…[truncated 10485760 chars]"
+    assert elapsed < 0.05
+
+
+def test_10mb_string_with_redactor_is_truncated_before_scrubbing() -> None:
+    big = "b" * (10 * 1024 * 1024)
+    start = time.perf_counter()
+    out = safe({"prompt": big}, redactor=Redactor())
+    assert time.perf_counter() - start < 0.05
+    assert out == {"prompt": "b" * 65_536 + f"…[truncated {len(big) - 65_536} chars]"}
+
+
+def test_lone_surrogates_replaced() -> None:
+    assert safe("a\ud800b") == "a\ufffdb"
+    assert safe("\udfff") == "\ufffd"
+    # A valid pair written as two surrogates is joined into the real character.
+    assert safe("\ud83d\ude00") == "\U0001f600"
+    assert safe({"k\ud800": ["v\udc00"]}) == {"k\ufffd": ["v\ufffd"]}
+    assert sanitize_attributes({"k": "x\ud800"}) == {"k": "x\ufffd"}
+    assert safe("é" * 3) == "ééé"
+
+
+def test_truncation_never_splits_into_a_lone_surrogate() -> None:
+    out = safe("\ud83d\ude00" * 10, Limits(max_string_length=3))
+    assert out == "\U0001f600\ufffd…[truncated 17 chars]"
+
+
+def test_key_truncated_and_not_redacted_by_value() -> None:
+    out = safe({"k" * 20: 1}, Limits(max_string_length=5))
+    assert out == {"kkkkk…[truncated 15 chars]": 1}
+
+
+# -- bytes, dates and friends -----------------------------------------------------------------
+
+
+def test_bytes() -> None:
+    assert safe(b"hello") == "<bytes len=5 b64=aGVsbG8=>"
+    assert safe(bytearray(b"hello")) == "<bytes len=5 b64=aGVsbG8=>"
+    assert safe(memoryview(b"hello")) == "<bytes len=5 b64=aGVsbG8=>"
+    assert safe(b"") == "<bytes len=0 b64=>"
+    assert safe(b"x" * 64).startswith("<bytes len=64 b64=")
+    assert safe(b"x" * 65) == "<bytes len=65>"
+    assert safe(bytes(10 * 1024 * 1024)) == "<bytes len=10485760>"
+
+
+def test_bytes_preview_withheld_when_it_holds_a_secret() -> None:
+    assert (
+        safe(OPENAI_KEY.encode(), redactor=Redactor()) == f"<bytes len={len(OPENAI_KEY)} redacted>"
+    )
+    assert safe(b"hello", redactor=Redactor()) == "<bytes len=5 b64=aGVsbG8=>"
+
+
+def test_dates_and_times() -> None:
+    tz = dt.timezone(dt.timedelta(hours=2))
+    assert (
+        safe(dt.datetime(2024, 1, 2, 3, 4, 5, 6000, tzinfo=tz))
+        == "2024-01-02T03:04:05.006000+02:00"
+    )
+    assert safe(dt.date(2024, 1, 2)) == "2024-01-02"
+    assert safe(dt.time(1, 2, 3)) == "01:02:03"
+    assert safe(dt.timedelta(minutes=1, milliseconds=500)) == 60.5
+
+
+def test_uuid_decimal_path() -> None:
+    assert safe(uuid.UUID(int=1)) == "00000000-0000-0000-0000-000000000001"
+    assert safe(Decimal("1.10")) == "1.10"
+    assert safe(Decimal("NaN")) == "NaN"
+    assert safe(pathlib.Path("/tmp/x")) == "/tmp/x"
+    assert safe(pathlib.PurePosixPath("a/b")) == "a/b"
+
+
+# -- containers -------------------------------------------------------------------------------
+
+
+def test_tuples_deques_views() -> None:
+    assert safe((1, "a", (2,))) == [1, "a", [2]]
+    assert safe(collections.deque([1, 2])) == [1, 2]
+    assert safe({"a": 1}.keys()) == ["a"]
+    assert safe({"a": 1}.values()) == [1]
+    assert safe({"a": 1}.items()) == [["a", 1]]
+
+
+def test_sets_sorted_when_possible() -> None:
+    assert safe({3, 1, 2}) == [1, 2, 3]
+    assert safe(frozenset({"b", "a"})) == ["a", "b"]
+    # Mixed types cannot be compared: a deterministic order (by JSON text) instead.
+    assert safe({1, "a"}) == ["a", 1]
+    assert safe({(1, 2), (0, 3)}) == [[0, 3], [1, 2]]
+    assert safe({frozenset({1}), 2}) == [2, [1]]
+
+
+def test_named_tuple_becomes_dict() -> None:
+    assert safe(Point(1, "p")) == {"x": 1, "label": "p"}
+
+
+def test_mapping_subclasses_and_non_str_keys() -> None:
+    assert safe(collections.OrderedDict(a=1)) == {"a": 1}
+    assert safe(collections.defaultdict(list, a=[1])) == {"a": [1]}
+    assert safe(collections.Counter("aab")) == {"a": 2, "b": 1}
+    assert safe({1: "a", (1, 2): "b", None: "c", 1.5: "d", False: "e"}) == {
+        "1": "a",
+        "(1, 2)": "b",
+        "None": "c",
+        "1.5": "d",
+        "False": "e",
+    }
+    assert safe({RaisingRepr(): 1}) == {"<unrepresentable RaisingRepr>": 1}
+    assert safe({Color.RED: 1}) == {"<Color.RED: 'red'>": 1}
+
+
+def test_max_items_list_and_dict() -> None:
+    limits = Limits(max_items=3)
+    assert safe(list(range(10)), limits) == [0, 1, 2, "…[7 more items]"]
+    assert safe(tuple(range(4)), limits) == [0, 1, 2, "…[1 more items]"]
+    assert safe({str(i): i for i in range(5)}, limits) == {
+        "0": 0,
+        "1": 1,
+        "2": 2,
+        "…": "[2 more items]",
+    }
+    assert safe(set(range(5)), limits)[-1] == "…[2 more items]"
+    assert safe(list(range(3)), limits) == [0, 1, 2]
+
+
+def test_big_containers_are_cut_fast() -> None:
+    big = list(range(1_000_000))
+    start = time.perf_counter()
+    out = safe(big)
+    assert time.perf_counter() - start < 0.2
+    assert len(out) == 1001 and out[-1] == "…[999000 more items]"
+
+
+def test_cycles() -> None:
+    d: dict[str, Any] = {"a": 1}
+    d["self"] = d
+    assert safe(d) == {"a": 1, "self": "<cycle>"}
+    lst: list[Any] = [1]
+    lst.append(lst)
+    assert safe(lst) == [1, "<cycle>"]
+    outer: dict[str, Any] = {"inner": {"items": []}}
+    outer["inner"]["items"].append(outer)
+    assert safe(outer) == {"inner": {"items": ["<cycle>"]}}
+    node = Node("root")
+    node.child = Node("kid", child=node)
+    assert safe(node) == {
+        "name": "root",
+        "child": {"name": "kid", "child": "<cycle>", "tags": []},
+        "tags": [],
+    }
+
+
+def test_shared_non_cyclic_reference_is_not_a_cycle() -> None:
+    shared = [1]
+    assert safe({"a": shared, "b": shared}) == {"a": [1], "b": [1]}
+
+
+def test_depth_cap() -> None:
+    assert safe([[[1]]], Limits(max_depth=2)) == [["<max depth>"]]
+    assert safe({"a": {"b": {}}}, Limits(max_depth=2)) == {"a": {"b": "<max depth>"}}
+    assert safe([1], Limits(max_depth=0)) == "<max depth>"
+    assert safe(Point(1, "a"), Limits(max_depth=0)) == "<max depth>"
+
+
+def test_10k_deep_nesting_no_recursion_error() -> None:
+    deep_list: list[Any] = []
+    deep_dict: dict[str, Any] = {}
+    cur_l, cur_d = deep_list, deep_dict
+    for _ in range(10_000):
+        nl: list[Any] = []
+        cur_l.append(nl)
+        cur_l = nl
+        nd: dict[str, Any] = {}
+        cur_d["k"] = nd
+        cur_d = nd
+    out = safe(deep_list)
+    depth = 0
+    while isinstance(out, list):
+        out = out[0]
+        depth += 1
+    assert depth == 32 and out == "<max depth>"
+    assert "<max depth>" in orjson.dumps(safe(deep_dict)).decode()
+
+
+def test_max_depth_clamped_to_hard_limit() -> None:
+    deep: list[Any] = []
+    cur = deep
+    for _ in range(5000):
+        nxt: list[Any] = []
+        cur.append(nxt)
+        cur = nxt
+    out = safe(deep, Limits(max_depth=10**9))
+    depth = 0
+    while isinstance(out, list):
+        out = out[0]
+        depth += 1
+    assert depth == HARD_MAX_DEPTH and out == "<max depth>"
+
+
+def test_negative_limits_do_not_raise() -> None:
+    assert safe(["abc", {"a": 1}], Limits(max_string_length=-1, max_items=-1, max_depth=-1)) == (
+        "<max depth>"
+    )
+    assert safe("abc", Limits(max_string_length=-5)) == "…[truncated 3 chars]"
+
+
+# -- objects ----------------------------------------------------------------------------------
+
+
+def test_dataclass_uses_fields_not_asdict() -> None:
+    assert safe(Node("n", child=RaisingRepr(), tags=["t"])) == {
+        "name": "n",
+        "child": "<unrepresentable RaisingRepr>",
+        "tags": ["t"],
+    }
+    assert safe(Unset()) == {"a": 1}  # the unset init=False field is skipped
+
+
+def test_dataclass_class_itself_is_not_expanded() -> None:
+    assert safe(Node).startswith("<class ")
+
+
+def test_pydantic_model() -> None:
+    m = Model(name="n", when=dt.datetime(2024, 1, 1), ratio=float("inf"), api_key=OPENAI_KEY)
+    assert safe(m) == {
+        "name": "n",
+        "when": "2024-01-01T00:00:00",
+        "ratio": "Infinity",  # pydantic's json mode gives inf; sanitized again
+        "api_key": OPENAI_KEY,
+    }
+    assert safe(m, redactor=Redactor())["api_key"] == "[REDACTED]"
+    assert safe([m, m]) == [safe(m), safe(m)]
+
+
+def test_pydantic_model_with_failing_dump_falls_back_to_repr() -> None:
+    out = safe(BadDumpModel(thing=1))
+    assert out == "BadDumpModel(thing=1)"
+
+
+def test_pydantic_root_model() -> None:
+    root = pydantic.RootModel[list[int]]([1, 2])
+    assert safe(root) == [1, 2]
+
+
+def test_exceptions() -> None:
+    assert safe(ValueError("bad value")) == {"type": "ValueError", "message": "bad value"}
+    assert safe(StrException("x")) == {
+        "type": "StrException",
+        "message": "<unrepresentable StrException>",
+    }
+    assert safe(KeyError("k")) == {"type": "KeyError", "message": "'k'"}
+
+
+def test_generators_and_iterators_not_consumed() -> None:
+    def gen() -> Any:
+        yield 1
+
+    g = gen()
+    assert safe(g) == "<generator>"
+    assert next(g) == 1
+    it = iter([1, 2])
+    assert safe(it) == "<iterator list_iterator>"
+    assert next(it) == 1
+    m = map(str, [1])
+    assert safe(m) == "<iterator map>"
+    assert list(m) == ["1"]
+
+    async def coro() -> None:
+        return None
+
+    c = coro()
+    assert safe(c) == "<coroutine>"
+    c.close()
+
+
+def test_raising_repr_and_hostile_objects() -> None:
+    assert safe(RaisingRepr()) == "<unrepresentable RaisingRepr>"
+    assert safe(RaisingEverything()) == "<unrepresentable RaisingEverything>"
+    assert safe([RaisingEverything(), 1]) == ["<unrepresentable RaisingEverything>", 1]
+    assert safe({"x": RaisingEverything()}) == {"x": "<unrepresentable RaisingEverything>"}
+    assert sanitize_attributes({"x": RaisingEverything()}) == {
+        "x": "<unrepresentable RaisingEverything>"
+    }
+    assert safe(ReprReturnsNonStr()) == "<unrepresentable ReprReturnsNonStr>"
+
+
+def test_other_objects_by_repr_truncated() -> None:
+    class Long:
+        def __repr__(self) -> str:
+            return "L" * 50
+
+    assert safe(Long(), Limits(max_string_length=5)) == "LLLLL…[truncated 45 chars]"
+    assert safe(1 + 2j) == "(1+2j)"
+    assert safe(range(3)) == "range(0, 3)"
+
+
+def test_repr_is_scrubbed() -> None:
+    class Client:
+        def __repr__(self) -> str:
+            return f"Client(key={OPENAI_KEY!r})"
+
+    assert safe(Client(), redactor=Redactor()) == "Client(key='[REDACTED:openai_key]')"
+
+
+def test_hostile_type_name() -> None:
+    class Meta(type):
+        @property
+        def __name__(cls) -> str:  # type: ignore[override]
+            raise RuntimeError("no name")
+
+    class Nameless(metaclass=Meta):
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    assert safe(Nameless()) == "<unrepresentable object>"
+    assert safe([Nameless()]) == ["<unrepresentable object>"]
+
+
+def test_dict_mutated_concurrently_is_snapshotted() -> None:
+    class Sneaky:
+        def __init__(self, target: dict[str, Any]) -> None:
+            self.target = target
+
+        def __repr__(self) -> str:
+            self.target["new"] = 1  # mutates the dict being walked
+            return "sneaky"
+
+    d: dict[str, Any] = {}
+    d["a"] = Sneaky(d)
+    d["b"] = 2
+    assert safe(d) == {"a": "sneaky", "b": 2}
+
+
+# -- attributes -------------------------------------------------------------------------------
+
+
+def test_sanitize_attributes_basic() -> None:
+    assert sanitize_attributes({}) == {}
+    assert sanitize_attributes(None) == {}
+    assert sanitize_attributes({"a": 1, 2: "b", "c": [1, (2,)]}) == {
+        "a": 1,
+        "2": "b",
+        "c": [1, [2]],
+    }
+
+
+def test_sanitize_attributes_drops_beyond_max_attributes() -> None:
+    attrs = {f"k{i}": i for i in range(10)}
+    out = sanitize_attributes(attrs, Limits(max_attributes=3))
+    assert out == {"k0": 0, "k1": 1, "k2": 2, "tracehound.dropped_attributes": 7}
+
+
+def test_sanitize_attributes_non_dict_inputs() -> None:
+    assert sanitize_attributes(collections.OrderedDict(a=1)) == {"a": 1}
+    assert sanitize_attributes(
+        collections.ChainMap({"a": 1}, {"b": 2}), Limits(max_attributes=1)
+    ) in (
+        {"a": 1, "tracehound.dropped_attributes": 1},
+        {"b": 2, "tracehound.dropped_attributes": 1},
+    )
+    assert sanitize_attributes([1, 2]) == {"tracehound.invalid_attributes": [1, 2]}  # type: ignore[arg-type]
+
+
+def test_sanitize_attributes_values_at_depth_one() -> None:
+    assert sanitize_attributes({"a": [[1]]}, Limits(max_depth=2)) == {"a": ["<max depth>"]}
+
+
+def test_limits_from_settings() -> None:
+    s = Settings(max_string_length=10, max_depth=3, max_items=4, max_attributes=5)
+    assert Limits.from_settings(s) == Limits(10, 3, 4, 5)
+
+
+# -- redaction through sanitize ---------------------------------------------------------------
+
+
+def test_redaction_in_nested_input_output() -> None:
+    red = Redactor()
+    value = {
+        "messages": [
+            {"role": "system", "content": f"Use key {OPENAI_KEY} to call the API."},
+            {"role": "user", "content": "hi"},
+        ],
+        "headers": {"Authorization": "Bearer abc123def456", "X-Request-Id": "r1"},
+        "config": Node("cfg", child={"password": "hunter2", "retries": 3}),
+        "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+        "session_id": "s-1",
+        "token": {"nested": "anything"},
+    }
+    assert safe(value, redactor=red) == {
+        "messages": [
+            {"role": "system", "content": "Use key [REDACTED:openai_key] to call the API."},
+            {"role": "user", "content": "hi"},
+        ],
+        "headers": {"Authorization": "[REDACTED]", "X-Request-Id": "r1"},
+        "config": {"name": "cfg", "child": {"password": "[REDACTED]", "retries": 3}, "tags": []},
+        "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+        "session_id": "s-1",
+        "token": "[REDACTED]",
+    }
+
+
+def test_redaction_in_attributes() -> None:
+    red = Redactor()
+    out = sanitize_attributes(
+        {
+            "api_key": "abc",
+            "prompt": f"my key is {OPENAI_KEY}",
+            "input_tokens": 7,
+            "conversation_id": "c1",
+            "cookie": None,
+        },
+        redactor=red,
+    )
+    assert out == {
+        "api_key": "[REDACTED]",
+        "prompt": "my key is [REDACTED:openai_key]",
+        "input_tokens": 7,
+        "conversation_id": "c1",
+        "cookie": "[REDACTED]",
+    }
+
+
+def test_secret_straddling_the_truncation_point_is_redacted() -> None:
+    text = "x" * 94 + " " + OPENAI_KEY
+    out = safe(text, Limits(max_string_length=100), Redactor())
+    assert OPENAI_KEY[:5] not in out
+    assert out == "x" * 94 + " [REDA" + f"…[truncated {len(text) - 100} chars]"
+    # Without the margin the cut would leave "sk-pr", too short to be recognised.
+    assert safe(text[:100], Limits(max_string_length=100), Redactor()) == text[:100]
+
+
+def test_truncated_pem_block_is_redacted() -> None:
+    pem = "-----BEGIN RSA PRIVATE KEY-----\n" + "A" * 10_000 + "\n-----END RSA PRIVATE KEY-----"
+    out = safe("key: " + pem, Limits(max_string_length=200), Redactor())
+    assert out == "key: [REDACTED:private_key]" + f"…[truncated {len(pem) + 5 - 200} chars]"
+
+
+def test_mask_output_is_repaired_and_bounded() -> None:
+    red = Redactor(mask=lambda s: s + "\ud800" * 20)
+    assert (
+        safe("abc", Limits(max_string_length=10), red)
+        == "abc" + "\ufffd" * 7 + "…[truncated 13 chars]"
+    )
+
+
+def test_mask_error_withholds_value() -> None:
+    def bad(_: str) -> str:
+        raise ValueError("boom")
+
+    assert safe({"a": "plain", "b": ["x"]}, redactor=Redactor(mask=bad)) == {
+        "a": "[REDACTED:mask-error]",
+        "b": ["[REDACTED:mask-error]"],
+    }
+    assert sanitize_attributes({"a": "plain"}, redactor=Redactor(mask=bad)) == {
+        "a": "[REDACTED:mask-error]"
+    }
+
+
+def test_keys_are_not_scrubbed() -> None:
+    assert safe({OPENAI_KEY: 1}, redactor=Redactor()) == {OPENAI_KEY: 1}
+
+
+# -- properties -------------------------------------------------------------------------------
+
+_text = st.one_of(
+    st.text(max_size=40),
+    # "Cs": lone surrogates, which orjson rejects.
+    st.text(st.characters(categories=["Cs", "L", "N", "P", "S", "Z", "Cc"]), max_size=40),
+    st.sampled_from([OPENAI_KEY, f"Bearer abc123def456 {OPENAI_KEY}", "x" * 60]),
+)
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**63, max_value=2**200),
+    st.floats(allow_nan=True, allow_infinity=True),
+    _text,
+    st.binary(max_size=100),
+    st.datetimes(),
+    st.dates(),
+    st.timedeltas(),
+    st.uuids(),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.builds(RaisingRepr),
+    st.builds(RaisingEverything),
+    st.builds(ValueError, st.just("v")),
+    st.sampled_from(list(Color) + list(Num)),
+    st.builds(Text, _text),
+)
+_hashable = st.one_of(
+    st.none(), st.booleans(), st.integers(), _text, st.floats(), st.builds(RaisingRepr)
+)
+
+
+def _with_cycle(xs: list[Any]) -> list[Any]:
+    xs.append(xs)
+    return xs
+
+
+_values = st.recursive(
+    _leaf,
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.tuples(children, children),
+        st.dictionaries(_hashable, children, max_size=5),
+        st.frozensets(_hashable, max_size=5),
+        st.builds(Node, _text, children),
+        st.builds(Point, st.integers(), _text),
+        st.lists(children, max_size=3).map(_with_cycle),
+        st.lists(children, max_size=3).map(collections.deque),
+    ),
+    max_leaves=30,
+)
+_limits = st.builds(
+    Limits,
+    max_string_length=st.integers(0, 50),
+    max_depth=st.integers(0, 6),
+    max_items=st.integers(0, 4),
+    max_attributes=st.integers(0, 4),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_values, limits=_limits, redact=st.booleans())
+def test_property_never_raises_and_always_serializable(
+    value: Any, limits: Limits, redact: bool
+) -> None:
+    red = Redactor() if redact else None
+    out = sanitize(value, limits, red)
+    orjson.dumps(out)
+    out_default = sanitize(value)
+    orjson.dumps(out_default)
+    attrs = sanitize_attributes({"v": value, 1: value, "password": value}, limits, red)
+    assert isinstance(attrs, dict)
+    orjson.dumps(attrs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_values)
+def test_property_idempotent_on_sanitized_output(value: Any) -> None:
+    once = sanitize(value)
+    assert sanitize(once) == once
+
+
+# -- speed (generous bounds; the report has the real numbers) ---------------------------------
+
+
+def _per_call_us(fn: Any, n: int) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - start) / n * 1e6)
+    return best
+
+
+def test_speed_small_attributes() -> None:
+    attrs = {
+        "model": "gpt-4o",
+        "input_tokens": 120,
+        "temperature": 0.7,
+        "stream": False,
+        "agent": "p",
+    }
+    red = Redactor()
+    assert _per_call_us(lambda: sanitize_attributes(attrs), 20_000) < 5 * 2.0
+    assert _per_call_us(lambda: sanitize_attributes(attrs, redactor=red), 20_000) < 5 * 4.0
