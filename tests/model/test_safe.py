@@ -58,7 +58,7 @@ class RaisingEverything:
         raise RuntimeError("str")
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # type: ignore[override]
+    def __class__(self) -> type:
         raise RuntimeError("class")
 
     def __getattr__(self, name: str) -> Any:
@@ -683,6 +683,19 @@ def test_mask_error_withholds_value() -> None:
     assert sanitize_attributes({"a": "plain"}, redactor=Redactor(mask=bad)) == {
         "a": "[REDACTED:mask-error]"
     }
+
+
+def test_mask_called_once_per_string_value() -> None:
+    calls: list[str] = []
+
+    def mask(text: str) -> str:
+        calls.append(text)
+        return text.upper() + "é"
+
+    red = Redactor(mask=mask)
+    assert sanitize_attributes({"a": "x", "b": 1}, redactor=red) == {"a": "Xé", "b": 1}
+    assert safe({"a": "y", "b": ["z"]}, redactor=red) == {"a": "Yé", "b": ["Zé"]}
+    assert calls == ["x", "y", "z"]
 
 
 def test_keys_are_not_scrubbed() -> None:

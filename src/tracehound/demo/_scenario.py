@@ -127,7 +127,7 @@ def run_demo(
             failed_traces[trace_id] = failed
         done = i + 1
         if done % CHECKPOINT_EVERY == 0 or done == conversations:
-            _checkpoint(rec, done, conversations, outcomes, started)
+            _checkpoint(rec, done, conversations, outcomes, agents, started)
         if progress is not None:
             progress(done, conversations)
     elapsed = time.perf_counter() - started
@@ -327,14 +327,14 @@ def _conversation(
             reasoning=f"Query is about {job.topic.description}",
         )
         _state(rec, job, "routing", "executing", "route_decided")
-        previous: Outcome | None = None
+        previous: tuple[StudioAgent, Outcome] | None = None
         for agent in agents:
             outcome = agent.run(job, relevance[agent.name])
             outcomes.append(outcome)
-            if outcome.ran and previous is not None and previous.ok:
-                _collaboration(rec, job, previous.agent, agent.name)
+            if outcome.ran and previous is not None and previous[1].ok:
+                _collaboration(rec, job, previous[0], agent)
             if outcome.ran:
-                previous = outcome
+                previous = (agent, outcome)
         post = job.artifacts.get("post")
         if post is not None:
             published = 1
@@ -374,7 +374,8 @@ def _state(rec: Recorder, job: Job, old: str, new: str, trigger: str) -> None:
     )
 
 
-def _collaboration(rec: Recorder, job: Job, source: str, target: str) -> None:
+def _collaboration(rec: Recorder, job: Job, src: StudioAgent, dst: StudioAgent) -> None:
+    source, target = src.name, dst.name
     artifact = {
         "ResearcherAgent": "research notes",
         "PsychologistAgent": "character analysis",
@@ -387,6 +388,8 @@ def _collaboration(rec: Recorder, job: Job, source: str, target: str) -> None:
         "collaboration",
         message=f"{source} handed {artifact} to {target}",
         agent=source,
+        agent_role=src.role,
+        agent_id=src.agent_id,
         interaction_type="collaboration",
         from_agent=source,
         to_agent=target,
@@ -406,6 +409,7 @@ def _audience(rec: Recorder, job: Job, post: dict[str, Any]) -> int:
         kind="operation",
         agent="AudienceSimulator",
         agent_role="audience",
+        agent_id="audience_001",
         content_id=content_id,
         platform=post["platform"],
     ) as sp:
@@ -471,7 +475,12 @@ def _audience(rec: Recorder, job: Job, post: dict[str, Any]) -> int:
 
 
 def _checkpoint(
-    rec: Recorder, done: int, total: int, outcomes: list[Outcome], started: float
+    rec: Recorder,
+    done: int,
+    total: int,
+    outcomes: list[Outcome],
+    agents: list[StudioAgent],
+    started: float,
 ) -> None:
     import psutil
 
@@ -481,6 +490,7 @@ def _checkpoint(
     rec.metric("process.cpu_percent", float(proc.cpu_percent(interval=None)), unit="%")
     rec.metric("process.memory_rss_mb", round(proc.memory_info().rss / 1e6, 2), unit="MB")
     rec.metric("process.threads", float(proc.num_threads()), unit="threads")
+    ids = {a.name: a.agent_id for a in agents}
     ran = [o for o in outcomes if o.ran]
     bad = Counter(o.agent for o in ran if o.status in ("failed", "timeout"))
     runs = Counter(o.agent for o in ran)
@@ -503,6 +513,7 @@ def _checkpoint(
                 level="WARNING",
                 message=f"{agent} failed {bad[agent]} of {n} runs ({rate:.0%}), above the 25% threshold",
                 agent=agent,
+                agent_id=ids[agent],
                 failure_rate=round(rate, 3),
                 runs=n,
                 threshold=0.25,

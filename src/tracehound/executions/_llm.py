@@ -9,6 +9,7 @@ output includes reasoning — see :mod:`tracehound.pricing`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -248,9 +249,7 @@ def _is_stream(value: Any) -> str | None:
     """``"sync"``/``"async"`` when ``value`` is a stream to wrap, else ``None``."""
     if isinstance(value, str | bytes | bytearray | Mapping | list | tuple | set):
         return None
-    if inspect.isasyncgen(value) or (
-        hasattr(value, "__anext__") and hasattr(value, "__aiter__")
-    ):
+    if inspect.isasyncgen(value) or (hasattr(value, "__anext__") and hasattr(value, "__aiter__")):
         return "async"
     if inspect.isgenerator(value) or (hasattr(value, "__next__") and hasattr(value, "__iter__")):
         return "sync"
@@ -302,10 +301,8 @@ class _Call:
             pass
 
     def failed(self, exc: BaseException) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.logger.end_call(self.call, status="failed", error=exc)
-        except Exception:  # pragma: no cover - defensive
-            pass
 
     def closed_early(self) -> None:
         try:
@@ -414,9 +411,7 @@ def wrap_llm(
     ``prompt_arg`` argument, else ``prompt``/``messages``/``input``/…, else the first
     string/list argument."""
     if not callable(fn):
-        raise InvalidArgumentError(
-            f"fn: expected a callable, got {type(fn).__name__}", field="fn"
-        )
+        raise InvalidArgumentError(f"fn: expected a callable, got {type(fn).__name__}", field="fn")
     prov = _provider_name(provider)
     model_id = _model_name(model) if model is not None else None
 
@@ -441,9 +436,9 @@ def wrap_llm(
         def gen(*args: Any, **kwargs: Any) -> Iterator[Any]:
             tc = _start(logger, prov, model_id, call_type, True, args, kwargs, prompt_arg)
             if tc is None:
-                return (yield from fn(*args, **kwargs))
+                yield from fn(*args, **kwargs)
+                return
             yield from tc.wrap_sync(fn(*args, **kwargs))
-            return None
 
         return gen  # type: ignore[return-value]
 
@@ -558,25 +553,25 @@ class LLM:
             )
         if llm_call_logger is not None and not isinstance(llm_call_logger, LLMCallLogger):
             raise InvalidArgumentError(
-                "llm_call_logger: expected an LLMCallLogger, "
-                f"got {type(llm_call_logger).__name__}",
+                f"llm_call_logger: expected an LLMCallLogger, got {type(llm_call_logger).__name__}",
                 field="llm_call_logger",
             )
         self.model = model
         self.model_id = model_id
         self.provider = _provider_name(provider) or _provider_name(_get(model, "provider"))
         self.llm_call_logger = llm_call_logger
-        self._client = client if client is not None else self._find(model, _CLIENT_METHODS)
-        if self._client is None:
+        backend = client if client is not None else self._find(model, _CLIENT_METHODS)
+        if backend is None:
             raise InvalidArgumentError(
                 "client: no completion backend — pass client=callable(prompt, **kwargs), or a "
                 "model object with an inference()/complete()/generate() method",
                 field="client",
             )
-        if not callable(self._client):
+        if not callable(backend):
             raise InvalidArgumentError(
-                f"client: expected a callable, got {type(self._client).__name__}", field="client"
+                f"client: expected a callable, got {type(backend).__name__}", field="client"
             )
+        self._client: Callable[..., Any] = backend
         self._stream = (
             stream_client if stream_client is not None else self._find(model, _STREAM_METHODS)
         )

@@ -17,6 +17,7 @@ failures inside tracehound are swallowed (counted by the pipeline).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -635,7 +636,9 @@ class LLMCallLogger:
             if entry is not None:
                 return entry.price(input_tokens, output_tokens, cached_tokens, reasoning_tokens)  # type: ignore[no-any-return]
         table = self._table or default_table()
-        return table.cost(provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens)
+        return table.cost(
+            provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens
+        )
 
     # -- calls -------------------------------------------------------------------------------
     def start_call(
@@ -843,10 +846,8 @@ class LLMCallLogger:
         if chunks_count is not None:
             call.chunks_count = _int_or_none(chunks_count)
         if time_to_first_token_ms is not None:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 call.time_to_first_token_ms = float(time_to_first_token_ms)
-            except (TypeError, ValueError):
-                pass
         call.metadata = metadata
         self.end_call(
             call,

@@ -45,10 +45,23 @@ def new_id_int(now_ns: int | None = None) -> int:
     return ((now_ns // 1_000_000) << 80) | _BITS | (next(_COUNTER) & 0xFFFFFFFF)
 
 
+_PREFIXES: dict[int, str] = {}
+
+
 def format_id(value: int) -> str:
-    """Canonical 8-4-4-4-12 text form of an integer id."""
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """Canonical 8-4-4-4-12 text form of an integer id.
+
+    The top 96 bits (time, version, nonce) are the same for every id a process draws in one
+    millisecond, so their text is cached and only the 32-bit counter is formatted per id."""
+    hi = value >> 32
+    prefix = _PREFIXES.get(hi)
+    if prefix is None:
+        h = f"{hi:024x}"
+        prefix = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        if len(_PREFIXES) >= 4096:
+            _PREFIXES.clear()
+        _PREFIXES[hi] = prefix
+    return f"{prefix}{value & 0xFFFFFFFF:08x}"
 
 
 def new_id() -> str:

@@ -206,29 +206,29 @@ class _Walker:
         if red is None:
             return s
         out = red.scrub(s)
-        if out is s:
-            return s
-        if not out.isascii():
-            out = _fix_text(out)
-        if len(out) > maxlen:  # a mask made it longer
-            out = _truncate(out, maxlen)
-        return out
+        return s if out is s else self.finish(out)
+
+    def finish(self, s: str) -> str:
+        """A scrubbed string, repaired and bounded again (a mask may return anything)."""
+        if not s.isascii():
+            s = _fix_text(s)
+        return _truncate(s, self.maxlen) if len(s) > self.maxlen else s
 
     def key(self, k: Any) -> str:
         """A mapping key as ``str``: exact keys kept, others by ``repr``; truncated, repaired,
         never scrubbed."""
-        if type(k) is not str:
-            if isinstance(k, str):
-                k = str.__str__(k)
-            else:
-                try:
+        try:
+            if type(k) is not str:
+                if issubclass(type(k), str):
+                    k = str.__str__(k)
+                else:
                     r = repr(k)
                     k = r if type(r) is str else str.__str__(r)
-                except Exception:
-                    return _unrepresentable(k)
-        if len(k) > self.maxlen:
-            k = _truncate(k, self.maxlen)
-        return k if k.isascii() else _fix_text(k)
+            if len(k) > self.maxlen:
+                k = _truncate(k, self.maxlen)
+            return k if k.isascii() else _fix_text(k)
+        except Exception:
+            return _unrepresentable(k)
 
     def number(self, v: int) -> int | str:
         """An exact ``int`` outside the 64-bit range, as text."""
@@ -278,7 +278,8 @@ class _Walker:
         if handler is not None:
             return handler(self, v, depth)
         if issubclass(t, Enum):
-            return self.walk(v.value, depth + 1)
+            # depth + 1 (and the check) bound a value that is again an enum, and so on.
+            return MAX_DEPTH if depth > self.maxdepth else self.walk(v.value, depth + 1)
         if issubclass(t, str):
             return self.text(str.__str__(v))
         if issubclass(t, int):  # IntEnum/IntFlag handled above; bool cannot be subclassed
@@ -332,7 +333,7 @@ class _Walker:
             return CYCLE
         active.add(ident)
         try:
-            n = len(d)
+            n = dict.__len__(d)
             maxitems = self.maxitems
             # One C call each: a snapshot even if another thread mutates the dict meanwhile.
             items = list(dict.items(d)) if n <= maxitems else list(islice(dict.items(d), maxitems))
@@ -402,8 +403,10 @@ class _Walker:
             n = len(seq)
             maxitems = self.maxitems
             t = type(seq)
-            if t is list or t is tuple:
-                items = seq if n <= maxitems else seq[:maxitems]
+            if t is tuple and n <= maxitems:
+                items = seq
+            elif t is list or t is tuple:
+                items = seq[:maxitems]  # a snapshot, taken in one C call
             else:
                 items = list(islice(seq, maxitems))
             red = self.redactor
@@ -559,7 +562,7 @@ class _Walker:
         """numpy scalars → their Python value; small arrays → nested lists; else ``repr``."""
         ndim = getattr(v, "ndim", None)
         if ndim == 0 and hasattr(v, "item"):
-            return self.walk(v.item(), depth + 1)
+            return MAX_DEPTH if depth > self.maxdepth else self.walk(v.item(), depth + 1)
         size = getattr(v, "size", None)
         if type(size) is int and size <= _ARRAY_TOLIST_LIMIT and hasattr(v, "tolist"):
             if depth >= self.maxdepth:
@@ -626,7 +629,9 @@ def sanitize(
 
 
 def sanitize_attributes(
-    attrs: Any, limits: Limits = DEFAULT_LIMITS, redactor: SecretRedactor | None = None
+    attrs: Mapping[Any, Any] | None,
+    limits: Limits = DEFAULT_LIMITS,
+    redactor: SecretRedactor | None = None,
 ) -> dict[str, Any]:
     """An attribute mapping as a ``dict[str, JSON-safe]``: keys as text, at most
     ``max_attributes`` entries (the first ones, in insertion order) plus
@@ -640,11 +645,10 @@ def sanitize_attributes(
         if not isinstance(attrs, dict):
             if not isinstance(attrs, Mapping):
                 return {"tracehound.invalid_attributes": sanitize(attrs, limits, redactor)}
-            total = len(attrs)
+            n = len(attrs)
             attrs = dict(islice(attrs.items(), keep))
         else:
-            total = len(attrs)
-        n = total
+            n = dict.__len__(attrs)
         items = list(dict.items(attrs)) if n <= keep else list(islice(dict.items(attrs), keep))
         maxlen = limits.max_string_length
         out: dict[str, Any] = {}
@@ -658,12 +662,17 @@ def sanitize_attributes(
                 continue
             t = type(v)
             if t is str:
-                if (
-                    len(v) <= maxlen
-                    and v.isascii()
-                    and (redactor is None or redactor.scrub(v) is v)
-                ):
-                    out[k] = v
+                if len(v) <= maxlen and v.isascii():
+                    if redactor is None:
+                        out[k] = v
+                        continue
+                    scrubbed = redactor.scrub(v)
+                    if scrubbed is v or (scrubbed.isascii() and len(scrubbed) <= maxlen):
+                        out[k] = scrubbed
+                    else:
+                        if walker is None:
+                            walker = _Walker(limits, redactor)
+                        out[k] = walker.finish(scrubbed)
                     continue
             elif t is bool or v is None:
                 out[k] = v

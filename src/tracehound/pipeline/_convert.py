@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..model._ids import format_id
 from ..model._records import LEVELS, Event, Metric, Span
 from ..model._safe import Limits, sanitize, sanitize_attributes
-from ._redact import Redactor
+from ._redact import MIN_SECRET_LENGTH, Redactor
 
 if TYPE_CHECKING:
     from ..sdk._span import LiveSpan
@@ -39,6 +39,7 @@ SPAN_COLUMN_KEYS: Final = frozenset(
 )
 _EVENT_COLUMN_KEYS: Final = frozenset({"level", "message", "agent", "agent_name", "agent_role", "agent_id"})
 _LEVEL_SET: Final = frozenset(LEVELS)
+_NONE4: Final[tuple[Any, ...]] = (None, None, None, None)
 _LEVEL_ALIASES: Final = {"WARN": "WARNING", "FATAL": "CRITICAL", "ERR": "ERROR", "TRACE": "DEBUG"}
 
 # (provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens)
@@ -104,6 +105,47 @@ class Converter:
         self.redactor = redactor
         self.pricer = pricer
         self._trace_ids: dict[int, str] = {}
+        # Fast path for attribute dicts of plain values: usable only when no user pattern or
+        # mask has to see every string.
+        self._fast = redactor is None or (not redactor._patterns and redactor._mask is None)
+        self._short = MIN_SECRET_LENGTH if redactor is not None and redactor.enabled else 1 << 30
+        self._safe_keys: dict[str, bool] = {}
+
+    def _attributes(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Sanitized, redacted attributes. Plain small values under known-safe keys skip the
+        general walker (the common case on the hot export path)."""
+        limits = self.limits
+        if self._fast and len(raw) <= limits.max_attributes:
+            safe = self._safe_keys
+            short = self._short
+            for k, v in raw.items():
+                t = type(v)
+                if t is str:
+                    if len(v) >= short or not v.isascii():
+                        break
+                elif t is int:
+                    if not -(1 << 63) <= v < 1 << 63:
+                        break
+                elif t is float:
+                    if v - v != 0.0:
+                        break
+                elif t is not bool and v is not None:
+                    break
+                ok = safe.get(k)
+                if ok is None:
+                    ok = (
+                        type(k) is str
+                        and len(k) <= 256
+                        and k.isascii()
+                        and (self.redactor is None or not self.redactor.is_secret_key(k))
+                    )
+                    if len(safe) < 10_000:
+                        safe[k] = ok
+                if not ok:
+                    break
+            else:
+                return dict(raw)
+        return sanitize_attributes(raw, limits, self.redactor)
 
     # -- helpers -------------------------------------------------------------------------
     def _id(self, sp: LiveSpan) -> str:
@@ -134,10 +176,11 @@ class Converter:
             return got
         attrs = sp.attributes
         parent = sp._parent
-        up = self._inherited(parent) if parent is not None else (None, None, None, None)
-        got = tuple(
-            attrs.get(key, up[i]) if attrs else up[i] for i, key in enumerate(_SPAN_TEXT_COLUMNS)
-        )
+        up = _NONE4 if parent is None else self._inherited(parent)
+        if attrs and not attrs.keys().isdisjoint(_SPAN_TEXT_COLUMNS):
+            got = tuple(attrs.get(key, up[i]) for i, key in enumerate(_SPAN_TEXT_COLUMNS))
+        else:
+            got = up
         sp._inherited = got
         return got
 
@@ -167,67 +210,81 @@ class Converter:
     # -- spans ---------------------------------------------------------------------------
     def span(self, sp: LiveSpan, snapshot: bool = False) -> Span:
         raw = sp.attributes
-        cols: dict[str, Any] = {}
+        values: dict[str, Any] | None = None
         if raw and not raw.keys().isdisjoint(SPAN_COLUMN_KEYS):
             raw = dict(raw)
-            for key in SPAN_COLUMN_KEYS.intersection(raw):
-                cols[key] = raw.pop(key)
+            values = self._columns({k: raw.pop(k) for k in SPAN_COLUMN_KEYS.intersection(raw)})
         limits, redactor = self.limits, self.redactor
-        attributes = sanitize_attributes(raw, limits, redactor) if raw else {}
-        role, agent_id, conversation_id, user_id = self._inherited(sp)
+        attributes = self._attributes(raw) if raw else {}
+        inh = sp._inherited or self._inherited(sp)
         start = sp._start
         if snapshot:
-            end = None
-            duration = None
+            end = duration = None
             status = "running"
         else:
             end = sp._end
             duration = (end - start) / 1_000_000
             status = sp.status or ("failed" if sp._exc is not None else "success")
-        etype, emsg, etb = self._error(sp._exc)
+        exc = sp._exc
+        etype, emsg, etb = (None, None, None) if exc is None else self._error(exc)
         parent = sp._parent
         kind = sp.kind
-        values: dict[str, Any] = {}
-        if cols:
-            for key in _LLM_INT:
-                if key in cols:
-                    values[key] = _int(cols[key])
-            for key in _LLM_FLOAT:
-                if key in cols:
-                    values[key] = _float(cols[key])
-            for key in _LLM_TEXT:
-                if key in cols:
-                    values[key] = _text(cols[key], 200)
-            if "is_streaming" in cols:
-                values["is_streaming"] = bool(cols["is_streaming"])
         if kind == "llm":
+            if values is None:
+                values = {}
             self._price(values)
-        return Span(
-            self._id(sp),
+        name = sp.name
+        agent = sp.agent_name
+        sid = sp._sid
+        if sid is None:
+            sid = sp._sid = format_id(sp._id)
+        pid = None
+        if parent is not None:
+            pid = parent._sid
+            if pid is None:
+                pid = parent._sid = format_id(parent._id)
+        record = Span(
+            sid,
             self._trace(sp._trace),
-            self._id(parent) if parent is not None else None,
+            pid,
             self.session_id,
             self.project,
-            kind,
-            _text(sp.name) or "",
+            kind if type(kind) is str else str(kind),
+            name if type(name) is str and len(name) <= 1000 else (_text(name) or ""),
             status,
             start,
             end,
             duration,
-            _text(sp.agent_name, 200),
-            _text(role, 200),
-            _text(agent_id, 200),
-            _text(conversation_id, 800),
-            _text(user_id, 800),
-            self._scrub(_text(sp.status_message, 4000)),
+            agent if agent is None or (type(agent) is str and len(agent) <= 200) else _text(agent, 200),
+            None if inh[0] is None else _text(inh[0], 200),
+            None if inh[1] is None else _text(inh[1], 200),
+            None if inh[2] is None else _text(inh[2], 800),
+            None if inh[3] is None else _text(inh[3], 800),
+            None if sp.status_message is None else self._scrub(_text(sp.status_message, 4000)),
             None if sp.input is None else sanitize(sp.input, limits, redactor),
             None if sp.output is None else sanitize(sp.output, limits, redactor),
             etype,
             emsg,
             etb,
             attributes,
-            **values,
         )
+        return record._replace(**values) if values else record
+
+    @staticmethod
+    def _columns(cols: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key in _LLM_INT:
+            if key in cols:
+                values[key] = _int(cols[key])
+        for key in _LLM_FLOAT:
+            if key in cols:
+                values[key] = _float(cols[key])
+        for key in _LLM_TEXT:
+            if key in cols:
+                values[key] = _text(cols[key], 200)
+        if "is_streaming" in cols:
+            values["is_streaming"] = bool(cols["is_streaming"])
+        return values
 
     def _price(self, values: dict[str, Any]) -> None:
         inp, out = values.get("input_tokens"), values.get("output_tokens")

@@ -163,6 +163,7 @@ _CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD: Final = re.compile(r"[^a-z0-9]+")
 _SEPARATORS: Final = re.compile(r"[-_.\s]+")
 _KEY_CACHE_SIZE: Final = 4096
+_KEY_CACHE_MAX_KEY_LENGTH: Final = 256
 
 
 def _split_words(key: str) -> list[str]:
@@ -422,9 +423,10 @@ class Redactor:
         if hit is not None:
             return hit
         result = _key_is_secret(key, self._extra_keys)
-        if len(cache) >= _KEY_CACHE_SIZE:
-            cache.clear()
-        cache[key] = result
+        if len(key) <= _KEY_CACHE_MAX_KEY_LENGTH:  # bounded memory: few, short keys
+            if len(cache) >= _KEY_CACHE_SIZE:
+                cache.clear()
+            cache[key] = result
         return result
 
     def scrub(self, text: str) -> str:
@@ -434,7 +436,9 @@ class Redactor:
             return text
         text = scrub_builtin(text)
         for pattern in self._patterns:
-            text = pattern.sub(_replace_custom, text)
+            new = pattern.sub(_replace_custom, text)
+            if new is not text and new != text:  # (empty matches give an equal new string)
+                text = new
         mask = self._mask
         if mask is None:
             return text

@@ -7,8 +7,8 @@ Token convention (the one every tracehound writer follows, OpenAI's):
 * ``output_tokens`` counts *all* completion tokens, reasoning ones included;
   ``reasoning_tokens`` is the part of them spent on reasoning.
 
-So a call is priced ``(input - cached) × input rate + cached × cache-read rate`` and
-``(output - reasoning) × output rate + reasoning × reasoning rate`` (the reasoning rate is the
+So a call is priced ``(input - cached) * input rate + cached * cache-read rate`` and
+``(output - reasoning) * output rate + reasoning * reasoning rate`` (the reasoning rate is the
 output rate unless the table has its own): nothing is counted twice. A writer that reports
 cached tokens *beside* the input ones (Anthropic's ``input_tokens`` excludes cache reads) is
 recognized when ``cached > input`` and priced the same way without subtracting.
@@ -343,7 +343,9 @@ class PriceTable:
         cached_tokens: int | None,
         reasoning_tokens: int | None,
     ) -> tuple[float | None, float | None, float | None, str] | None:
-        got = self.cost(provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens)
+        got = self.cost(
+            provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens
+        )
         return None if got is None else tuple(got)  # type: ignore[return-value]
 
     def _report(self, provider: str | None, model: str) -> None:
@@ -405,15 +407,21 @@ def calculate_cost(
     """Price one call (``None`` when the model's price is unknown). ``token_prices`` are
     extra overrides for this call only."""
     if not isinstance(model, str):
-        raise ValidationError(f"model: expected a string, got {type(model).__name__}", field="model")
+        raise ValidationError(
+            f"model: expected a string, got {type(model).__name__}", field="model"
+        )
     for name, value in (
         ("input_tokens", input_tokens),
         ("output_tokens", output_tokens),
         ("cached_tokens", cached_tokens),
         ("reasoning_tokens", reasoning_tokens),
     ):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ValidationError(f"{name}: expected a non-negative integer, got {value!r}", field=name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise ValidationError(
+                f"{name}: expected a non-negative integer, got {value!r}", field=name
+            )
     if token_prices:
         extra = parse_overrides(token_prices)
         low = model.strip().lower()

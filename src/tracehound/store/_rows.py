@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any, Final
 
 import orjson
 
-from ._time import format_ns
+from ._time import _prefix, _prefixes
 
-__all__ = ["dumps_json", "row_builder"]
+__all__ = ["FlatBuilder", "dumps_json", "flat_builder"]
 
-_dumps = orjson.dumps
+_dumps: Final = orjson.dumps
+
+FlatBuilder = Callable[[Iterable[Any]], list[Any]]
 
 
 def dumps_json(value: Any) -> str:
@@ -28,30 +30,59 @@ def dumps_json(value: Any) -> str:
         return json.dumps(value, default=repr, ensure_ascii=True)
 
 
-def row_builder(
-    fields: Sequence[str], time_fields: Collection[str], json_fields: Collection[str]
-) -> Callable[[Any], tuple[Any, ...]]:
-    """A function turning a record tuple into a row tuple in the same column order: time
-    fields (integer ns) formatted as SQLite time text, JSON fields encoded, ``None`` kept.
+def _time_expr(name: str, nullable: bool) -> str:
+    # Inlined :func:`._time.format_ns` (saves a call per time value).
+    second = f"{name} // 1000000000"
+    text = f'((_pget({second}) or _prefix({second})) + "%06d" % ({name} % 1000000000 // 1000))'
+    return f"(None if {name} is None else {text})" if nullable else text
 
-    Generated once as straight-line code (unpack, convert, repack): about twice as fast as a
-    generic loop over per-field converters, and the ingest path runs it for every record.
+
+def flat_builder(
+    fields: Sequence[str],
+    time_fields: Collection[str],
+    json_fields: Collection[str],
+    *,
+    nullable_times: Collection[str] = (),
+) -> FlatBuilder:
+    """A function turning records into one flat list of column values, row after row, in
+    field order: times (integer ns) as SQLite time text, JSON fields encoded, ``None`` kept.
+
+    Generated once as straight-line code (one loop, unpack, convert, extend): the ingest path
+    runs it for every record, and it is about twice as fast as per-field converter calls.
+    A value orjson refuses sends that record through the tolerant :func:`dumps_json`.
     """
     names = [f"v{i}" for i in range(len(fields))]
-    values = []
+    fast: list[str] = []
+    slow: list[str] = []
     for name, field in zip(names, fields, strict=True):
         if field in time_fields:
-            values.append(f"None if {name} is None else _time({name})")
+            expr = _time_expr(name, field in nullable_times)
+            fast.append(expr)
+            slow.append(expr)
         elif field in json_fields:
-            values.append(f"None if {name} is None else _json({name})")
+            fast.append(f"(None if {name} is None else _dumps({name}).decode())")
+            slow.append(f"(None if {name} is None else _json({name}))")
         else:
-            values.append(name)
+            fast.append(name)
+            slow.append(name)
     source = (
-        "def build(record):\n"
-        f"    ({', '.join(names)},) = record\n"
-        f"    return ({', '.join(values)},)\n"
+        "def build(records):\n"
+        "    out = []\n"
+        "    add = out.extend\n"
+        f"    for ({', '.join(names)},) in records:\n"
+        "        try:\n"
+        f"            add(({', '.join(fast)},))\n"
+        "        except _errors:\n"
+        f"            add(({', '.join(slow)},))\n"
+        "    return out\n"
     )
-    namespace: dict[str, Any] = {"_time": format_ns, "_json": dumps_json}
-    exec(compile(source, f"<row builder {', '.join(fields[:3])}…>", "exec"), namespace)
-    build: Callable[[Any], tuple[Any, ...]] = namespace["build"]
+    namespace: dict[str, Any] = {
+        "_pget": _prefixes.get,
+        "_prefix": _prefix,
+        "_dumps": _dumps,
+        "_json": dumps_json,
+        "_errors": (TypeError, orjson.JSONEncodeError),
+    }
+    exec(compile(source, f"<rows of {', '.join(fields[:3])}, …>", "exec"), namespace)
+    build: FlatBuilder = namespace["build"]
     return build

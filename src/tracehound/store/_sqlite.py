@@ -23,7 +23,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Final
@@ -31,12 +30,11 @@ from typing import Any, Final
 from ..exceptions import ExporterError
 from ..model import Event, Metric, Record, Span
 from ._engine import sqlite_path
-from ._rows import dumps_json, row_builder
+from ._rows import dumps_json, flat_builder
 from ._time import format_ns
 
 __all__ = ["SQLiteExporter"]
 
-_chain: Final = chain.from_iterable
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
 # Connections inherited across fork must never be closed (or freed) in the child: closing
@@ -76,15 +74,17 @@ class _Insert:
             self._sql[rows] = text
         return text
 
-    def run(self, conn: sqlite3.Connection, rows: _Rows, chunk: int) -> None:
-        """Insert ``rows`` in order, in statements of ``chunk`` rows, then the remainder in
-        power-of-two pieces (so the statements are few and stay in sqlite3's cache)."""
-        total, start = len(rows), 0
+    def run(self, conn: sqlite3.Connection, values: list[Any], chunk: int) -> None:
+        """Insert the rows of the flat ``values`` in order: statements of ``chunk`` rows, then
+        the remainder in power-of-two pieces (so the statements are few and stay in sqlite3's
+        statement cache)."""
+        width = self.width
+        total, start = len(values) // width, 0
         while start < total:
             size = chunk
             while size > total - start:
                 size >>= 1
-            conn.execute(self.sql(size), list(_chain(rows[start : start + size])))
+            conn.execute(self.sql(size), values[start * width : (start + size) * width])
             start += size
 
 
@@ -113,13 +113,15 @@ SESSION_END_SQL: Final = (
     " last_seen_at = max(sessions.last_seen_at, excluded.last_seen_at)"
 )
 
-_span_row: Final = row_builder(Span._fields, _SPAN_TIMES, _JSON_FIELDS)
-_event_row: Final = row_builder(Event._fields, ("timestamp",), _JSON_FIELDS)
-_metric_row: Final = row_builder(Metric._fields, ("timestamp",), _JSON_FIELDS)
+_span_rows: Final = flat_builder(
+    Span._fields, _SPAN_TIMES, _JSON_FIELDS, nullable_times=("end_time",)
+)
+_event_rows: Final = flat_builder(Event._fields, ("timestamp",), _JSON_FIELDS)
+_metric_rows: Final = flat_builder(Metric._fields, ("timestamp",), _JSON_FIELDS)
 
 # Per batch: session id → [project, earliest ns, latest ns].
 _Bounds = dict[str, list[Any]]
-_Rows = list[tuple[Any, ...]]
+_Values = list[Any]
 
 
 def _install_adapters() -> None:
@@ -183,15 +185,15 @@ def _bounds(
     return bounds
 
 
-def _scrub(rows: _Rows) -> _Rows:
-    """Rows with unencodable text (lone surrogates) replaced — the slow path of a rare case."""
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
-    def clean(value: Any) -> Any:
-        if isinstance(value, str):
-            return value.encode("utf-8", "replace").decode("utf-8")
-        return value
 
-    return [tuple(clean(v) for v in row) for row in rows]
+def _scrub(values: list[Any]) -> list[Any]:
+    """Values with unencodable text (lone surrogates) replaced — the slow path of a rare case."""
+    return [_clean(v) for v in values]
 
 
 class SQLiteExporter:
@@ -249,7 +251,8 @@ class SQLiteExporter:
             try:
                 self._write(spans, events, metrics, sessions)
             except UnicodeEncodeError:
-                self._write(_scrub(spans), _scrub(events), _scrub(metrics), _scrub(sessions))
+                sessions = [tuple(map(_clean, row)) for row in sessions]
+                self._write(_scrub(spans), _scrub(events), _scrub(metrics), sessions)
         if len(self._projects) > 1024:
             self._projects.clear()
         for sid, b in bounds.items():
@@ -306,7 +309,7 @@ class SQLiteExporter:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _rows(self, batch: Sequence[Record]) -> tuple[_Rows, _Rows, _Rows, _Bounds]:
+    def _rows(self, batch: Sequence[Record]) -> tuple[_Values, _Values, _Values, _Bounds]:
         span_records: list[Span] = []
         event_records: list[Event] = []
         metric_records: list[Metric] = []
@@ -331,9 +334,9 @@ class SQLiteExporter:
                 add_metric(record)
             else:
                 raise TypeError(f"not a record: {cls.__name__}")
-        spans = list(map(_span_row, span_records))
-        events = list(map(_event_row, event_records))
-        metrics = list(map(_metric_row, metric_records))
+        spans = _span_rows(span_records) if span_records else []
+        events = _event_rows(event_records) if event_records else []
+        metrics = _metric_rows(metric_records) if metric_records else []
         return spans, events, metrics, _bounds(batch, span_records, event_records, metric_records)
 
     def _connect(self) -> sqlite3.Connection:
@@ -364,7 +367,13 @@ class SQLiteExporter:
         self._conn = conn
         return conn
 
-    def _write(self, spans: _Rows, events: _Rows, metrics: _Rows, sessions: _Rows) -> None:
+    def _write(
+        self,
+        spans: _Values,
+        events: _Values,
+        metrics: _Values,
+        sessions: list[tuple[Any, ...]],
+    ) -> None:
         def run(conn: sqlite3.Connection) -> None:
             chunks = self._chunks
             if spans:

@@ -1,6 +1,6 @@
 """Throughput of FileExporter.export on simple spans (not a test; run it by hand).
 
-    PYTHONPATH=src .venv/bin/python tests/pipeline/exporters/bench_files.py
+PYTHONPATH=src .venv/bin/python tests/pipeline/exporters/bench_files.py
 """
 
 from __future__ import annotations

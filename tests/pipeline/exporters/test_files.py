@@ -207,7 +207,9 @@ CATEGORY_CASES: list[tuple[str, Record, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("record", "expected"), [c[1:] for c in CATEGORY_CASES], ids=[c[0] for c in CATEGORY_CASES])
+@pytest.mark.parametrize(
+    ("record", "expected"), [c[1:] for c in CATEGORY_CASES], ids=[c[0] for c in CATEGORY_CASES]
+)
 def test_category_mapping(trace_dir: Path, record: Record, expected: str) -> None:
     assert category_of(record) == expected
     export(trace_dir, [record]).shutdown()
@@ -250,7 +252,12 @@ def test_errors_go_to_both_places_and_the_text_file(trace_dir: Path) -> None:
     assert ids(trace_dir / "agents/agents.log") == [failed.id, timeout.id, ok.id]
     assert ids(trace_dir / "system/system.log") == [critical.id]
     assert ids(trace_dir / "events/events.log") == [err_event.id, warning.id]
-    assert ids(trace_dir / "errors/errors.log") == [failed.id, timeout.id, critical.id, err_event.id]
+    assert ids(trace_dir / "errors/errors.log") == [
+        failed.id,
+        timeout.id,
+        critical.id,
+        err_event.id,
+    ]
 
     text = (trace_dir / "errors/errors.txt").read_text()
     blocks = [b for b in text.split("\n\n") if b.strip()]
@@ -262,7 +269,9 @@ def test_errors_go_to_both_places_and_the_text_file(trace_dir: Path) -> None:
     assert "error:   TimeoutError: slow" in first
     assert f"span {failed.id}" in first
     assert first.rstrip().endswith(tb.rstrip())
-    assert "CRITICAL" in blocks[2] and "OSError: disk" in blocks[2] and "Traceback: boom" in blocks[2]
+    assert (
+        "CRITICAL" in blocks[2] and "OSError: disk" in blocks[2] and "Traceback: boom" in blocks[2]
+    )
     assert "agent:   creator_001" in blocks[3]
 
 
@@ -331,7 +340,11 @@ def test_line_format_is_the_seed_record(trace_dir: Path) -> None:
         agent_id="creator_001",
         agent_role="creator",
         message="Agent action: create_content",
-        data={"event_type": "agent_action", "action_type": "create_content", "action_data": {"k": 1}},
+        data={
+            "event_type": "agent_action",
+            "action_type": "create_content",
+            "action_data": {"k": 1},
+        },
     )
     logged = event("log", name="hello", data={"logger": "my.module"}, agent_name="x")
     sys_evt = event("system", name="init")
@@ -351,7 +364,9 @@ def test_line_format_is_the_seed_record(trace_dir: Path) -> None:
 
     rows = {obj["extra"]["id"]: obj for obj in lines(trace_dir / "agents/agents.log")}
     rows.update({obj["extra"]["id"]: obj for obj in lines(trace_dir / "system/system.log")})
-    rows.update({obj["extra"]["id"]: obj for obj in lines(trace_dir / "performance/performance.log")})
+    rows.update(
+        {obj["extra"]["id"]: obj for obj in lines(trace_dir / "performance/performance.log")}
+    )
     for obj in rows.values():
         assert list(obj) == LINE_KEYS
         assert TS_RE.match(obj["timestamp"]), obj["timestamp"]
@@ -361,7 +376,11 @@ def test_line_format_is_the_seed_record(trace_dir: Path) -> None:
 
     a = rows[action.id]
     assert a["timestamp"] == "2025-01-15T10:30:45.123456+00:00"
-    assert (a["level"], a["logger"], a["message"]) == ("INFO", "agent.creator", "Agent action: create_content")
+    assert (a["level"], a["logger"], a["message"]) == (
+        "INFO",
+        "agent.creator",
+        "Agent action: create_content",
+    )
     assert a["extra"]["event_type"] == "agent_action"
     assert a["extra"]["record_type"] == "event"
     assert a["extra"]["agent_id"] == "creator_001" and a["extra"]["agent_role"] == "creator"
@@ -433,7 +452,7 @@ def full_records() -> list[Record]:
             conversation_id="conv-1",
             user_id="user-1",
             status_message="upstream failed",
-            input=[{"role": "user", "content": "héllo \u2603 \n\"quoted\""}],
+            input=[{"role": "user", "content": 'héllo \u2603 \n"quoted"'}],
             output="partial",
             error_type="RateLimitError",
             error_message="429",
@@ -468,9 +487,13 @@ def full_records() -> list[Record]:
             data={"reasoning": "peak", "score": 0.25, "list": [], "empty": {}},
             ts=T0 + 7,
         ),
-        event("learning.step", level="DEBUG", data={"step": 100, "metrics": {"loss": 0.25}}, ts=T0 + 8),
+        event(
+            "learning.step", level="DEBUG", data={"step": 100, "metrics": {"loss": 0.25}}, ts=T0 + 8
+        ),
         event("alert", level="CRITICAL", ts=T0 + 9),
-        metric("tokens", 3.0, unit=None, tags={"k": "v"}, trace_id="t", span_id="s", agent_name="c"),
+        metric(
+            "tokens", 3.0, unit=None, tags={"k": "v"}, trace_id="t", span_id="s", agent_name="c"
+        ),
         metric("ratio", -0.5, ts=0),  # the epoch itself
     ]
 
@@ -483,7 +506,12 @@ def assert_same(got: Iterable[Record], expected: Iterable[Record]) -> None:
         assert type(other) is type(rec)
         for name, value in zip(rec._fields, rec, strict=True):
             got_value = getattr(other, name)
-            assert got_value == value and type(got_value) is type(value), (key, name, got_value, value)
+            assert got_value == value and type(got_value) is type(value), (
+                key,
+                name,
+                got_value,
+                value,
+            )
 
 
 def test_round_trip(trace_dir: Path) -> None:
@@ -511,12 +539,20 @@ JSON = st.recursive(
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(st.characters(exclude_categories=("Cs",)), max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(st.characters(exclude_categories=("Cs",)), max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(exclude_categories=("Cs",)), max_size=8), children, max_size=4
+        )
+    ),
     max_leaves=12,
 )
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
-IDS = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FFF, exclude_categories=("Cs",)), min_size=1, max_size=40)
+IDS = st.text(
+    st.characters(min_codepoint=33, max_codepoint=0x2FFF, exclude_categories=("Cs",)),
+    min_size=1,
+    max_size=40,
+)
 TIMES = st.integers(min_value=0, max_value=4_102_444_800_000_000_000)  # up to 2100
 OPT_TEXT = st.none() | TEXT
 
@@ -562,7 +598,9 @@ def any_record(draw: st.DrawFn) -> Record:
             session_id=SID,
             project=draw(TEXT),
             timestamp=start,
-            type=draw(st.sampled_from(["action", "log", "learning.step", "interaction", "custom.x"])),
+            type=draw(
+                st.sampled_from(["action", "log", "learning.step", "interaction", "custom.x"])
+            ),
             name=draw(TEXT),
             level=draw(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])),
             agent_name=draw(OPT_TEXT),
@@ -584,7 +622,9 @@ def any_record(draw: st.DrawFn) -> Record:
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(records=st.lists(any_record(), max_size=8, unique_by=lambda r: (r.record_type, r.id)))
 def test_round_trip_property(tmp_path: Path, records: list[Record]) -> None:
     trace_dir = tmp_path / f"trace-{new_id()}"
@@ -655,7 +695,10 @@ def test_one_batch_larger_than_a_file_is_split_on_line_boundaries(trace_dir: Pat
     batch = [span(name=f"n{i}", start=T0 + i) for i in range(60)]
     exp.export(batch)
     exp.shutdown()
-    files = sorted((trace_dir / "agents").glob("agents.log*"), key=lambda p: -int(p.suffix[1:] or 0) if p.suffix[1:].isdigit() else 0)
+    files = sorted(
+        (trace_dir / "agents").glob("agents.log*"),
+        key=lambda p: -int(p.suffix[1:] or 0) if p.suffix[1:].isdigit() else 0,
+    )
     assert len(files) > 5
     total: list[str] = []
     for p in files:
@@ -689,7 +732,14 @@ def test_errors_text_rotates_with_the_errors_setting(trace_dir: Path) -> None:
         exp.export([span(status="failed", name=f"f{i}", error_type="E", error_message="m" * 50)])
     exp.shutdown()
     names = sorted(p.name for p in (trace_dir / "errors").iterdir() if not p.name.startswith("."))
-    assert names == ["errors.log", "errors.log.1", "errors.log.2", "errors.txt", "errors.txt.1", "errors.txt.2"]
+    assert names == [
+        "errors.log",
+        "errors.log.1",
+        "errors.log.2",
+        "errors.txt",
+        "errors.txt.1",
+        "errors.txt.2",
+    ]
     for name in ("errors.txt", "errors.txt.1"):
         text = (trace_dir / "errors" / name).read_text()
         assert text.startswith("==== ") and text.endswith("\n\n")
@@ -700,12 +750,18 @@ def test_level_filter_per_category(trace_dir: Path) -> None:
     debug_learning = event("learning.step", level="DEBUG", agent_id="c1")
     info_learning = event("learning.reward", level="INFO", agent_id="c1")
     debug_action = event("action", level="DEBUG", agent_id="c1")
-    exp = export(trace_dir, [debug_learning, info_learning, debug_action], levels={"learning": "info"})
+    exp = export(
+        trace_dir, [debug_learning, info_learning, debug_action], levels={"learning": "info"}
+    )
     exp.shutdown()
     assert ids(trace_dir / "learning/learning.log") == [info_learning.id]
     assert ids(trace_dir / "agents/agents.log") == [debug_action.id]
     # the agent's session file is the complete story: filtered by "session" only
-    assert ids(trace_dir / f"session_{SID}/agents/c1.log") == [debug_learning.id, info_learning.id, debug_action.id]
+    assert ids(trace_dir / f"session_{SID}/agents/c1.log") == [
+        debug_learning.id,
+        info_learning.id,
+        debug_action.id,
+    ]
     # and the summary counts everything
     assert exp.summary()["counts"]["by_category"]["learning"] == 2
 
@@ -715,7 +771,9 @@ def test_level_filter_for_session_files_and_errors(trace_dir: Path) -> None:
     info = event("action", level="INFO", agent_id="c1")
     err = event("error", level="ERROR", agent_id="c1")
     crit = event("error", level="CRITICAL", agent_id="c1")
-    export(trace_dir, [warn, info, err, crit], levels={"session": "WARNING", "errors": "CRITICAL"}).shutdown()
+    export(
+        trace_dir, [warn, info, err, crit], levels={"session": "WARNING", "errors": "CRITICAL"}
+    ).shutdown()
     assert ids(trace_dir / f"session_{SID}/agents/c1.log") == [warn.id, err.id, crit.id]
     assert ids(trace_dir / "errors/errors.log") == [crit.id]
     assert (trace_dir / "errors/errors.txt").read_text().count("==== ") == 1
@@ -742,7 +800,7 @@ def test_torn_and_corrupt_lines_are_skipped_and_counted(trace_dir: Path) -> None
         fh.write(b'{"extra": {"record_type": "span", "id": 5}}\n')
         fh.write(b"  \n")
         fh.write(data[: data.index(b"\n") + 1][:-30])  # a torn line at the very end, no newline
-    # a new writer notices the torn end and starts on a fresh line
+    # a new writer appends right after the torn end: the reader salvages its line
     later = span(name="later", start=T0 + 100)
     exp.shutdown()
     exp2 = FileExporter(trace_dir, SID)
@@ -751,28 +809,43 @@ def test_torn_and_corrupt_lines_are_skipped_and_counted(trace_dir: Path) -> None
 
     stats = ReadStats()
     seen: list[tuple[str, int]] = []
-    got = list(read_records(path, stats=stats, on_corrupt=lambda p, n, raw: seen.append((p.name, n))))
+    got = list(
+        read_records(path, stats=stats, on_corrupt=lambda p, n, raw: seen.append((p.name, n)))
+    )
     assert [r.id for r in got] == [r.id for r in first[:-1]] + [later.id]
-    assert stats.corrupt == 4  # the torn line (+garbage), the bad record, the torn end
+    assert stats.corrupt == 3  # the torn line (+garbage), the bad record, the torn end
     assert stats.foreign == 2
-    assert [n for _, n in seen] == [5, 8, 9] or len(seen) == stats.corrupt
+    assert seen == [("agents.log", 5), ("agents.log", 8), ("agents.log", 10)]
     assert stats.corrupt_lines and stats.corrupt_lines[0][0] == str(path)
 
 
 # -- summary ----------------------------------------------------------------------------
 def test_summary_contents(trace_dir: Path) -> None:
-    llm1 = span(kind="llm", agent_name="A", input_tokens=100, output_tokens=20, total_cost=0.01, start=T0)
-    llm2 = span(kind="llm", agent_name="A", input_tokens=10, output_tokens=5, total_tokens=16, start=T0 + 10)
-    llm3 = span(kind="llm", agent_name="B", input_tokens=1, output_tokens=1, total_cost=0.5, start=T0 + 20)
+    llm1 = span(
+        kind="llm", agent_name="A", input_tokens=100, output_tokens=20, total_cost=0.01, start=T0
+    )
+    llm2 = span(
+        kind="llm", agent_name="A", input_tokens=10, output_tokens=5, total_tokens=16, start=T0 + 10
+    )
+    llm3 = span(
+        kind="llm", agent_name="B", input_tokens=1, output_tokens=1, total_cost=0.5, start=T0 + 20
+    )
     run = span(kind="agent", agent_name="A", start=T0 - 10**9, dur_ns=4 * 10**9)
     errs = [
-        span(kind="tool", status="failed", agent_name="B", error_type=f"E{i}", error_message=f"m{i}", start=T0 + 100 + i)
+        span(
+            kind="tool",
+            status="failed",
+            agent_name="B",
+            error_type=f"E{i}",
+            error_message=f"m{i}",
+            start=T0 + 100 + i,
+        )
         for i in range(25)
     ]
     evs = [
         event("action", agent_id="A"),
         event("learning.reward", level="DEBUG"),
-        event("alert", level="CRITICAL", message="disk full", ts=T0 + 500),
+        event("alert", level="CRITICAL", message="disk full", ts=T0 + 500_000_000),
     ]
     exp = FileExporter(trace_dir, SID, project="proj")
     exp.export([llm1, llm2, run, *errs[:10]])
@@ -792,7 +865,13 @@ def test_summary_contents(trace_dir: Path) -> None:
     assert counts["span_statuses"] == {"success": 4, "failed": 25}
     assert counts["event_types"] == {"action": 1, "learning.reward": 1, "alert": 1}
     assert counts["levels"] == {"INFO": 6, "ERROR": 25, "DEBUG": 1, "CRITICAL": 1}
-    assert counts["by_category"] == {"agents": 30, "errors": 26, "learning": 1, "events": 1, "performance": 1}
+    assert counts["by_category"] == {
+        "agents": 30,
+        "errors": 26,
+        "learning": 1,
+        "events": 1,
+        "performance": 1,
+    }
     a, b = summary["agents"]["A"], summary["agents"]["B"]
     assert (a["records"], a["errors"], a["spans"], a["llm_calls"]) == (4, 0, 3, 2)
     assert (a["input_tokens"], a["output_tokens"], a["total_tokens"]) == (110, 25, 136)
@@ -841,7 +920,9 @@ def test_summaries_of_two_exporters_of_one_session_merge(trace_dir: Path) -> Non
     one = FileExporter(trace_dir, SID)
     two = FileExporter(trace_dir, SID)
     one.export([span(agent_name="a", start=T0)])
-    two.export([span(agent_name="a", start=T0 + 10**9), span(kind="llm", agent_name="b", total_cost=1.5)])
+    two.export(
+        [span(agent_name="a", start=T0 + 10**9), span(kind="llm", agent_name="b", total_cost=1.5)]
+    )
     one.shutdown()
     two.shutdown()
     summary = orjson.loads((trace_dir / f"session_{SID}/trace_summary.json").read_bytes())
@@ -910,7 +991,8 @@ def run_writers(trace_dir: Path, batches: int, max_bytes: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(trace_dir), tag, str(batches), str(max_bytes)], env=env
+            [sys.executable, "-c", WRITER, str(trace_dir), tag, str(batches), str(max_bytes)],
+            env=env,
         )
         for tag in ("A", "B")
     ]
@@ -951,8 +1033,12 @@ def test_two_processes_rotating_concurrently(trace_dir: Path) -> None:
     seen: list[str] = []
     for p in files:
         seen.extend(all_complete(p))
-        assert p.stat().st_size <= 400_000
-    assert len(seen) == len(set(seen)) == 2 * 60 * 40  # 50 backups: nothing dropped, nothing doubled
+        # both writers may have checked the size before either wrote: the cap is approximate
+        # by at most one batch of the other process (40 lines of ~0.8 KB)
+        assert p.stat().st_size <= 400_000 + 40_000
+    assert (
+        len(seen) == len(set(seen)) == 2 * 60 * 40
+    )  # 50 backups: nothing dropped, nothing doubled
     stats = ReadStats()
     assert len(list(read_records(trace_dir, stats=stats))) == len(seen)
     assert stats.corrupt == 0
@@ -985,7 +1071,9 @@ def test_after_fork_in_a_real_child(trace_dir: Path, call_after_fork: bool) -> N
     exp.shutdown()
     names = [obj["extra"]["name"] for obj in lines(trace_dir / "agents/agents.log")]
     assert names[:5] == [f"parent-{i}" for i in range(5)]
-    assert sorted(names[5:]) == sorted([f"child-{i}" for i in range(7)] + [f"later-{i}" for i in range(3)])
+    assert sorted(names[5:]) == sorted(
+        [f"child-{i}" for i in range(7)] + [f"later-{i}" for i in range(3)]
+    )
     assert len(names) == 15  # nothing written twice
     summary = orjson.loads((trace_dir / f"session_{SID}/trace_summary.json").read_bytes())
     assert summary["processes"] == 2

@@ -39,7 +39,7 @@ Decisions
   still lands in its agent's session file (the per-agent file is the complete story of that
   agent). The summary counts every exported record, filtered or not.
 * **Rotation**: ``rotation`` maps category → ``(max_bytes, backups)``; the per-agent files use
-  the ``"session"`` entry, unknown categories the ``"default"`` entry (else 100 MB × 10).
+  the ``"session"`` entry, unknown categories the ``"default"`` entry (else 100 MB, 10 backups).
   See :mod:`._rotating` for the multi-process guarantees (one ``write`` per file per batch on
   an ``O_APPEND`` descriptor, rotation under ``flock``).
 * **Sessions**: per-agent files go to the directory of the *record's* session (a spooled record
@@ -70,7 +70,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -92,7 +92,15 @@ __all__ = [
     "safe_name",
 ]
 
-CATEGORIES: Final = ("agents", "learning", "interactions", "performance", "system", "events", "errors")
+CATEGORIES: Final = (
+    "agents",
+    "learning",
+    "interactions",
+    "performance",
+    "system",
+    "events",
+    "errors",
+)
 SESSION_PREFIX: Final = "session_"
 SUMMARY_FILE: Final = "trace_summary.json"
 ERRORS_TEXT: Final = "errors.txt"
@@ -182,7 +190,7 @@ def _parse_iso(value: Any, name: str) -> int:
         sec = _SECONDS.get(head)
         if sec is None:
             try:
-                dt = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+                dt = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
             except ValueError:
                 return parse_time(value, name)
             if len(_SECONDS) > 4096:
@@ -212,7 +220,11 @@ def safe_name(text: str, limit: int = 120) -> str:
 
 
 def _check_category(value: Any) -> str | None:
-    if isinstance(value, str) and _SAFE_CATEGORY.match(value) and not value.startswith(SESSION_PREFIX):
+    if (
+        isinstance(value, str)
+        and _SAFE_CATEGORY.match(value)
+        and not value.startswith(SESSION_PREFIX)
+    ):
         return value
     return None
 
@@ -456,7 +468,11 @@ def _error_block(rec: Record, level: str, ts: str, logger: str, message: str) ->
     if type(rec) is Span:
         agent = rec.agent_id or rec.agent_name
         role = rec.agent_role
-        etype, emsg, tb = rec.error_type, rec.error_message or rec.status_message, rec.error_traceback
+        etype, emsg, tb = (
+            rec.error_type,
+            rec.error_message or rec.status_message,
+            rec.error_traceback,
+        )
         ref = f"span {rec.id} trace {rec.trace_id}"
     elif type(rec) is Event:
         agent = rec.agent_id or rec.agent_name
@@ -469,7 +485,10 @@ def _error_block(rec: Record, level: str, ts: str, logger: str, message: str) ->
     else:
         agent, role, etype, emsg, tb = rec.agent_name, None, None, None, None
         ref = f"metric {rec.id}"
-    out = [f"==== {ts} {level} {logger} ====", f"agent:   {agent or '-'}" + (f" ({role})" if role else "")]
+    out = [
+        f"==== {ts} {level} {logger} ====",
+        f"agent:   {agent or '-'}" + (f" ({role})" if role else ""),
+    ]
     out.append(f"message: {message}")
     if etype or emsg:
         out.append(f"error:   {etype or 'error'}: {emsg or ''}")
@@ -532,6 +551,7 @@ class FileExporter:
         self._token = secrets.token_hex(4)
         self._counts: dict[_Key, int] = {}
         self._open_spans: dict[str, _Key] = {}
+        self._closed: set[str] = set()  # spans seen running, then final
         self._llm: dict[str | None, list[float]] = {}
         self._errors: deque[dict[str, Any]] = deque(maxlen=LAST_ERRORS)
         self._first_ns: int | None = None
@@ -642,10 +662,13 @@ class FileExporter:
                 if own:
                     key: _Key = (cat, "span", kind, rec.status, level, agent)
                     if end is None:
-                        open_spans[rec.id] = key
+                        if rec.id not in self._closed:  # not a stale snapshot after the final
+                            open_spans[rec.id] = key
                     else:
-                        if open_spans:
-                            open_spans.pop(rec.id, None)
+                        if open_spans and open_spans.pop(rec.id, None) is not None:
+                            if len(self._closed) > 100_000:
+                                self._closed.clear()
+                            self._closed.add(rec.id)
                         counts[key] = cget(key, 0) + 1
                         if kind == "llm":
                             self._count_llm(agent, rec)
@@ -655,7 +678,9 @@ class FileExporter:
                 cat = (check(over) if over is not None else None) or _event_category(
                     rec.type,
                     data,
-                    rec.agent_name is not None or rec.agent_id is not None or rec.agent_role is not None,
+                    rec.agent_name is not None
+                    or rec.agent_id is not None
+                    or rec.agent_role is not None,
                 )
                 level, ts, line = _event_line(rec, cat)
                 agent = rec.agent_id or rec.agent_name
@@ -1026,7 +1051,11 @@ _CLASSES: Final[dict[str, type[Span] | type[Event] | type[Metric]]] = {
     "metric": Metric,
 }
 _FIELDS: Final = {name: frozenset(cls._fields) for name, cls in _CLASSES.items()}
-_TIME_KEYS: Final = {"span": ("start_time", "end_time"), "event": ("timestamp",), "metric": ("timestamp",)}
+_TIME_KEYS: Final = {
+    "span": ("start_time", "end_time"),
+    "event": ("timestamp",),
+    "metric": ("timestamp",),
+}
 _STR_KEYS: Final = {
     "span": ("id", "trace_id", "kind", "name", "status"),
     "event": ("id", "type", "name", "level"),
@@ -1086,6 +1115,19 @@ def decode_line(line: bytes | str) -> Record:
         raise ValueError("timestamp: missing")
     values["value"] = float(value)
     return Metric(**values)
+
+
+_LINE_START: Final = b'{"timestamp":'
+
+
+def _salvage(raw: bytes) -> Record | None:
+    start = raw.rfind(_LINE_START)
+    if start <= 0:
+        return None
+    try:
+        return decode_line(raw[start:])
+    except (ValueError, TypeError):
+        return None
 
 
 def _record_time(rec: Record) -> int:
@@ -1180,7 +1222,9 @@ def _read(
     else:
         sources.extend((p, session_id) for p in _category_files(path))
         try:
-            sessions = sorted(d for d in path.iterdir() if d.is_dir() and d.name.startswith(SESSION_PREFIX))
+            sessions = sorted(
+                d for d in path.iterdir() if d.is_dir() and d.name.startswith(SESSION_PREFIX)
+            )
         except OSError:
             sessions = []
         for d in sessions:
@@ -1210,8 +1254,17 @@ def _read(
                         stats.corrupt_lines.append((str(file), lineno))
                     if on_corrupt is not None:
                         on_corrupt(file, lineno, raw)
-                    continue
-                if want is not None and rec.session_id != want and safe_name(rec.session_id) != want:
+                    # A torn tail (crashed writer) with the next writer's complete line glued
+                    # on: keep that line.
+                    salvaged = _salvage(raw)
+                    if salvaged is None:
+                        continue
+                    rec = salvaged
+                if (
+                    want is not None
+                    and rec.session_id != want
+                    and safe_name(rec.session_id) != want
+                ):
                     continue
                 key = (rec.record_type, rec.id)
                 if type(rec) is Span and rec.end_time is None:
@@ -1244,7 +1297,9 @@ def list_sessions(trace_dir: Path | str) -> list[str]:
         names = sorted(
             d.name[len(SESSION_PREFIX) :]
             for d in root.iterdir()
-            if d.is_dir() and d.name.startswith(SESSION_PREFIX) and len(d.name) > len(SESSION_PREFIX)
+            if d.is_dir()
+            and d.name.startswith(SESSION_PREFIX)
+            and len(d.name) > len(SESSION_PREFIX)
         )
     except OSError:
         return []

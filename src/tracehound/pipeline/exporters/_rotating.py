@@ -6,13 +6,17 @@ batch of complete lines with a single ``os.write`` call. On Linux local filesyst
 positions it at the end atomically, so concurrent writers (threads or processes) never
 interleave *inside* a batch: readers only ever see whole lines. (A write is split only when
 the kernel returns a short count — disk full, a signal, an NFS mount; the reader skips the
-torn line that can result, and the next write here starts on a fresh line.)
+torn line that can result, and the next write here starts on a fresh line. A concurrent
+*reader* may see a write half-done: the file grows page by page during the call.)
 
 Sizes are tracked in memory and refreshed with one ``stat`` of the path per batch, which also
 notices a rotation made by another process (the inode changed) and reopens the new file.
 Rotation renames ``x.log`` → ``x.log.1`` → … → ``x.log.N`` and drops the oldest; it runs
 under an ``flock`` on a hidden ``.x.log.lock`` file next to the log so two processes never
-rotate the same file twice.
+rotate the same file twice. With one writer a file never exceeds ``max_bytes`` (a batch is cut
+on line boundaries; a single larger line gets a file of its own); with several writers the
+size check and the write are not one atomic step, so a file can exceed it by about one batch
+of each other writer.
 
 There are no user-space buffers: the batch *is* the buffer. Nothing can therefore be written
 twice through a descriptor inherited across ``fork``; :meth:`RotatingFile.close` in the child
@@ -101,12 +105,11 @@ class RotatingFile:
         fd = os.open(self.path, _OPEN_FLAGS, 0o644)
         st = os.fstat(fd)
         self.fd, self._dev, self._ino, self.size = fd, st.st_dev, st.st_ino, st.st_size
+        # No "does the file end with a newline?" probe here: readers (fstat, pread) do not take
+        # the inode lock, so they can observe another process's write half-way and the probe
+        # would add stray blank lines. A tail torn by a crashed writer is recovered by the
+        # reader instead (it salvages the complete record glued after a torn fragment).
         self._newline = False
-        if st.st_size > 0:
-            try:
-                self._newline = os.pread(fd, 1, st.st_size - 1) != b"\n"
-            except OSError:  # pragma: no cover - pread unsupported
-                pass
 
     def close(self) -> None:
         """Close the descriptor (the next write reopens the path)."""
