@@ -76,7 +76,7 @@ class FloorSpan:
 def bench_floor(n: int) -> float:
     FloorSpan.out.clear()
     t0 = time.thread_time()
-    for i in range(n):
+    for _ in range(n):
         with FloorSpan("outer", **ATTRS):
             with FloorSpan("inner", **ATTRS):
                 pass
@@ -94,8 +94,13 @@ def bench_tracehound_hot(n: int, tmp: Path) -> float:
 
         def shutdown(self) -> None: ...
 
-    tracehound.configure(trace_dir=tmp / "hot", exporters=(), extra_exporters=(Null(),),
-                         flush_interval=3600, max_queue_size=4 * n)
+    tracehound.configure(
+        trace_dir=tmp / "hot",
+        exporters=(),
+        extra_exporters=(Null(),),
+        flush_interval=3600,
+        max_queue_size=4 * n,
+    )
     rt = tracehound.sdk.get_runtime()
     assert rt.processor is not None
     rt.processor._start = lambda: None  # type: ignore[method-assign]  # worker parked
@@ -161,8 +166,15 @@ def bench_otel(n: int) -> float:
 # -- stdlib logging --------------------------------------------------------------------------
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"ts": record.created, "level": record.levelname, "msg": record.getMessage(),
-                           "logger": record.name, **getattr(record, "attrs", {})})
+        return json.dumps(
+            {
+                "ts": record.created,
+                "level": record.levelname,
+                "msg": record.getMessage(),
+                "logger": record.name,
+                **getattr(record, "attrs", {}),
+            }
+        )
 
 
 def bench_logging(n: int, tmp: Path) -> float:
@@ -190,8 +202,14 @@ def burst_tracehound(n: int, tmp: Path) -> dict[str, int]:
 
     sink = InMemoryExporter(name="sink")
     sink.fail = ConnectionError("sink down")
-    tracehound.configure(trace_dir=tmp / "burst", exporters=(), extra_exporters=(sink,),
-                         flush_interval=0.05, retry_backoff_max=0.2, max_queue_size=4 * n)
+    tracehound.configure(
+        trace_dir=tmp / "burst",
+        exporters=(),
+        extra_exporters=(sink,),
+        flush_interval=0.05,
+        retry_backoff_max=0.2,
+        max_queue_size=4 * n,
+    )
     for i in range(n // 2):
         with tracehound.span("outer", i=i):
             with tracehound.span("inner"):
@@ -205,8 +223,13 @@ def burst_tracehound(n: int, tmp: Path) -> dict[str, int]:
     s = tracehound.stats()
     stored = len({r.id for r in sink.records})
     tracehound.shutdown()
-    return {"emitted": n, "dropped": s["dropped"], "spooled": s["spooled"], "stored": stored,
-            "lost": n - stored}
+    return {
+        "emitted": n,
+        "dropped": s["dropped"],
+        "spooled": s["spooled"],
+        "stored": stored,
+        "lost": n - stored,
+    }
 
 
 def burst_otel(n: int) -> dict[str, int]:
@@ -233,8 +256,13 @@ def burst_otel(n: int) -> dict[str, int]:
     exp.down = False
     provider.force_flush()
     provider.shutdown()
-    return {"emitted": n, "dropped": n - exp.stored, "spooled": 0, "stored": exp.stored,
-            "lost": n - exp.stored}
+    return {
+        "emitted": n,
+        "dropped": n - exp.stored,
+        "spooled": 0,
+        "stored": exp.stored,
+        "lost": n - exp.stored,
+    }
 
 
 # -- exit with a hung sink -----------------------------------------------------------------------
@@ -279,9 +307,23 @@ def sqlite_throughput(tmp: Path, n: int = 200_000) -> float:
     recs = []
     for i in range(n):
         sid = new_id()
-        recs.append(Span(sid, sid, None, "bench", "default", "agent", "run", "success", now + i,
-                         now + i + 1_000_000, 1.0, agent_name=f"agent{i % 10}",
-                         attributes=dict(ATTRS)))
+        recs.append(
+            Span(
+                sid,
+                sid,
+                None,
+                "bench",
+                "default",
+                "agent",
+                "run",
+                "success",
+                now + i,
+                now + i + 1_000_000,
+                1.0,
+                agent_name=f"agent{i % 10}",
+                attributes=dict(ATTRS),
+            )
+        )
     exp = SQLiteExporter(tmp / "tp.db")
     exp.export(recs[:10])
     t0 = time.perf_counter()
@@ -307,13 +349,21 @@ def main() -> None:
         console = Console()
         rows = {}
         rows["floor (cm + ids + ContextVar + 5 attrs)"] = median_of(reps, lambda: bench_floor(n))
-        rows["tracehound hot path (calling thread)"] = median_of(reps, lambda: bench_tracehound_hot(n, tmp))
+        rows["tracehound hot path (calling thread)"] = median_of(
+            reps, lambda: bench_tracehound_hot(n, tmp)
+        )
         totals = [bench_tracehound_total(n, tmp) for _ in range(reps)]
         rows["tracehound total CPU incl. files + SQLite"] = statistics.median(t[0] for t in totals)
-        rows["OpenTelemetry SDK (BatchSpanProcessor, no-op exporter)"] = median_of(reps, lambda: bench_otel(n))
-        rows["stdlib logging, JSON formatter, file"] = median_of(reps, lambda: bench_logging(n, tmp))
+        rows["OpenTelemetry SDK (BatchSpanProcessor, no-op exporter)"] = median_of(
+            reps, lambda: bench_otel(n)
+        )
+        rows["stdlib logging, JSON formatter, file"] = median_of(
+            reps, lambda: bench_logging(n, tmp)
+        )
         th = rows["tracehound hot path (calling thread)"]
-        table = Table(title=f"µs per span — median of {reps} × {2 * n:,} spans (2 nested, 5 attributes each)")
+        table = Table(
+            title=f"µs per span — median of {reps} × {2 * n:,} spans (2 nested, 5 attributes each)"
+        )
         table.add_column("implementation")
         table.add_column("µs/span", justify="right")
         table.add_column("× tracehound hot path", justify="right")
@@ -321,18 +371,29 @@ def main() -> None:
             table.add_row(name, f"{val:.2f}", f"{val / th:.2f}")
         console.print(table)
         otel = rows["OpenTelemetry SDK (BatchSpanProcessor, no-op exporter)"]
-        console.print(f"OpenTelemetry / tracehound hot path: [bold]{otel / th:.1f}×[/]  "
-                      f"(wall per span incl. export: {statistics.median(t[1] for t in totals):.2f} µs)")
+        console.print(
+            f"OpenTelemetry / tracehound hot path: [bold]{otel / th:.1f}×[/]  "
+            f"(wall per span incl. export: {statistics.median(t[1] for t in totals):.2f} µs)"
+        )
 
-        bt = Table(title=f"dead-sink burst: {args.burst:,} spans while the sink is down, then it returns")
+        bt = Table(
+            title=f"dead-sink burst: {args.burst:,} spans while the sink is down, then it returns"
+        )
         for col in ("", "emitted", "dropped", "spooled", "finally stored", "lost"):
             bt.add_column(col, justify="right")
-        for name, res in (("tracehound", burst_tracehound(args.burst, tmp)), ("OpenTelemetry", burst_otel(args.burst))):
-            bt.add_row(name, *(f"{res[k]:,}" for k in ("emitted", "dropped", "spooled", "stored", "lost")))
+        for name, res in (
+            ("tracehound", burst_tracehound(args.burst, tmp)),
+            ("OpenTelemetry", burst_otel(args.burst)),
+        ):
+            bt.add_row(
+                name, *(f"{res[k]:,}" for k in ("emitted", "dropped", "spooled", "stored", "lost"))
+            )
         console.print(bt)
 
         secs, spooled = exit_with_hung_sink(tmp)
-        console.print(f"exit with a hung sink: [bold]{secs:.2f} s[/] (records spooled for replay: {spooled:,})")
+        console.print(
+            f"exit with a hung sink: [bold]{secs:.2f} s[/] (records spooled for replay: {spooled:,})"
+        )
         console.print(f"SQLite sink: [bold]{sqlite_throughput(tmp):,.0f} spans/s[/]")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -18,15 +18,26 @@ __all__ = ["OPTIONS", "Option", "Settings", "parse_size"]
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on", "y", "t"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", "n", "f", ""})
-_UNITS: Final = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "k": 1024, "m": 1024**2,
-                 "g": 1024**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+_UNITS: Final = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "k": 1024,
+    "m": 1024**2,
+    "g": 1024**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
 
 
 def parse_size(text: str) -> int:
     """``"200MB"`` → 200_000_000; ``"1GiB"`` → 1_073_741_824; plain integers are bytes."""
     raw = text.strip().lower().replace("_", "")
     digits = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = raw[len(digits):].strip()
+    unit = raw[len(digits) :].strip()
     if unit not in _UNITS or not digits:
         raise ValueError(f"expected an integer or a size such as 200MB, got {text!r}")
     try:
@@ -153,34 +164,77 @@ DEFAULT_ROTATION: Final = {
 
 OPTIONS: Final[tuple[Option, ...]] = (
     Option("enabled", _bool, True, "Record anything at all. Disabled tracing is a no-op."),
-    Option("trace_dir", _path, Path("trace"), "Directory of the file layout, spool and default database."),
-    Option("store", _opt_str, None, "Database URL: sqlite:///path.db or postgresql://…; default <trace_dir>/tracehound.db. 'none' disables it."),
-    Option("exporters", _list, ("files", "store"), "Sinks to export to: files, store, http, nats, otlp, console."),
+    Option(
+        "trace_dir",
+        _path,
+        Path("trace"),
+        "Directory of the file layout, spool and default database.",
+    ),
+    Option(
+        "store",
+        _opt_str,
+        None,
+        "Database URL: sqlite:///path.db or postgresql://…; default <trace_dir>/tracehound.db. 'none' disables it.",
+    ),
+    Option(
+        "exporters",
+        _list,
+        ("files", "store"),
+        "Sinks to export to: files, store, http, nats, otlp, console.",
+    ),
     Option("project", _str, "default", "Project the records belong to."),
     Option("session_id", _opt_str, None, "Session id; default: the start time as YYYYMMDD_HHMMSS."),
-    Option("service_name", _opt_str, None, "Name of the service emitting records (a resource attribute)."),
+    Option(
+        "service_name",
+        _opt_str,
+        None,
+        "Name of the service emitting records (a resource attribute).",
+    ),
     Option("sample_rate", _float, 1.0, "Fraction of traces kept (decided at the root span)."),
-    Option("max_queue_size", _int, 200_000, "Records held in memory before new ones are dropped and counted."),
+    Option(
+        "max_queue_size",
+        _int,
+        200_000,
+        "Records held in memory before new ones are dropped and counted.",
+    ),
     Option("batch_size", _int, 2048, "Largest batch handed to an exporter."),
     Option("flush_interval", _float, 0.5, "Seconds between background exports."),
-    Option("shutdown_timeout", _float, 2.0, "Seconds allowed at exit to flush; the rest is spooled."),
+    Option(
+        "shutdown_timeout", _float, 2.0, "Seconds allowed at exit to flush; the rest is spooled."
+    ),
     Option("export_retries", _int, 2, "Immediate retries of a failed export before spooling."),
     Option("retry_backoff", _float, 0.05, "First retry delay in seconds (doubles per attempt)."),
     Option("retry_backoff_max", _float, 30.0, "Largest delay before re-probing a failed sink."),
     Option("spool_dir", _opt_str, None, "Spool directory; default <trace_dir>/.spool."),
-    Option("spool_max_bytes", _int, 1 << 30, "Spool size cap; beyond it records are dropped and counted."),
+    Option(
+        "spool_max_bytes",
+        _int,
+        1 << 30,
+        "Spool size cap; beyond it records are dropped and counted.",
+    ),
     Option("redact", _bool, True, "Scrub secrets by key and by value before any write."),
     Option("redact_keys", _list, (), "Extra key names (substrings, case-insensitive) to redact."),
     Option("redact_patterns", _list, (), "Extra regular expressions whose matches are redacted."),
     Option("max_attributes", _int, 128, "Attributes kept per record; the rest are counted."),
-    Option("max_string_length", _int, 65_536, "Strings longer than this are truncated with a marker."),
+    Option(
+        "max_string_length", _int, 65_536, "Strings longer than this are truncated with a marker."
+    ),
     Option("max_depth", _int, 32, "Nesting depth kept in structured values."),
     Option("max_items", _int, 1_000, "Items kept per list or mapping."),
-    Option("file_rotation", _rotation, DEFAULT_ROTATION, "Rotation per category: category=SIZE:BACKUPS,…"),
+    Option(
+        "file_rotation",
+        _rotation,
+        DEFAULT_ROTATION,
+        "Rotation per category: category=SIZE:BACKUPS,…",
+    ),
     Option("file_levels", _levels, {}, "Lowest level written per file category: category=LEVEL,…"),
     Option("level", _str, "DEBUG", "Lowest level recorded for events."),
-    Option("capture_logging", _bool, False, "Route stdlib logging records inside spans into the trace."),
-    Option("http_endpoint", _opt_str, None, "Base URL of a tracehound server for the http exporter."),
+    Option(
+        "capture_logging", _bool, False, "Route stdlib logging records inside spans into the trace."
+    ),
+    Option(
+        "http_endpoint", _opt_str, None, "Base URL of a tracehound server for the http exporter."
+    ),
     Option("api_key", _opt_str, None, "API key for the http exporter."),
     Option("nats_url", _opt_str, None, "NATS server URL for the nats exporter."),
     Option("otlp_endpoint", _opt_str, None, "OTLP/HTTP endpoint for the otlp exporter."),
@@ -215,7 +269,9 @@ class Settings:
     max_string_length: int = 65_536
     max_depth: int = 32
     max_items: int = 1_000
-    file_rotation: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_ROTATION))
+    file_rotation: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: dict(DEFAULT_ROTATION)
+    )
     file_levels: dict[str, str] = field(default_factory=dict)
     level: str = "DEBUG"
     capture_logging: bool = False
@@ -246,10 +302,11 @@ class Settings:
             if name in code_only:
                 values[name] = tuple(raw) if name == "extra_exporters" else raw
                 continue
-            opt = _BY_NAME.get(name)
-            if opt is None:
+            found = _BY_NAME.get(name)
+            if found is None:
                 known = ", ".join(sorted([*_BY_NAME, *code_only]))
                 raise ConfigError(f"unknown option {name!r}; known options: {known}")
+            opt = found
             try:
                 values[name] = opt.parse(raw)
             except (ValueError, TypeError) as exc:
@@ -261,8 +318,14 @@ class Settings:
     def _validate(self) -> None:
         if not 0.0 <= self.sample_rate <= 1.0:
             raise ConfigError("sample_rate: must be between 0 and 1")
-        for name in ("max_queue_size", "batch_size", "max_attributes", "max_string_length",
-                     "max_depth", "max_items"):
+        for name in (
+            "max_queue_size",
+            "batch_size",
+            "max_attributes",
+            "max_string_length",
+            "max_depth",
+            "max_items",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")
         if self.flush_interval <= 0 or self.shutdown_timeout < 0:
@@ -270,7 +333,9 @@ class Settings:
         known = {"files", "store", "http", "nats", "otlp", "console", "memory"}
         for name in self.exporters:
             if name not in known:
-                raise ConfigError(f"exporters: unknown exporter {name!r}; known: {', '.join(sorted(known))}")
+                raise ConfigError(
+                    f"exporters: unknown exporter {name!r}; known: {', '.join(sorted(known))}"
+                )
         if self.mask is not None and not callable(self.mask):
             raise ConfigError("mask: must be a callable taking and returning a string")
 

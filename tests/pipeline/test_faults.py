@@ -76,7 +76,7 @@ def test_sigkill_mid_run_spooled_records_are_replayed_once(tmp_path: Path) -> No
             pass
         """
     )
-    out, err = nxt.communicate(timeout=60)
+    _, err = nxt.communicate(timeout=60)
     assert nxt.returncode == 0, err
     names = _span_names(db)
     assert len(names) == len(set(names)), "duplicates in SQLite"
@@ -90,7 +90,7 @@ def test_normal_exit_flushes_pending_records(tmp_path: Path) -> None:
     child = _python(
         f"""
         import tracehound
-        tracehound.configure(trace_dir={str(tmp_path / 'trace')!r}, store="sqlite:///{db}",
+        tracehound.configure(trace_dir={str(tmp_path / "trace")!r}, store="sqlite:///{db}",
                              flush_interval=60)  # nothing exported before exit
         for i in range(10000):
             with tracehound.span("pending", i=i):
@@ -109,7 +109,7 @@ def test_fork_child_gets_fresh_worker_and_does_not_resend(tmp_path: Path) -> Non
     child = _python(
         f"""
         import os, tracehound
-        tracehound.configure(trace_dir={str(tmp_path / 'trace')!r}, store="sqlite:///{db}",
+        tracehound.configure(trace_dir={str(tmp_path / "trace")!r}, store="sqlite:///{db}",
                              flush_interval=60)
         for i in range(500):
             with tracehound.span("parent-before-fork"):

@@ -8,8 +8,20 @@ from tracehound.pipeline._spool import Spool, decode_line, encode_line
 
 
 def _span(i: int) -> Span:
-    return Span(f"id-{i}", "t", None, "s", "p", "task", f"n{i}", "success", 1_700_000_000_000_000_000, 1_700_000_000_001_000_000, 1.0,
-                attributes={"i": i, "text": "é\u2028"})
+    return Span(
+        f"id-{i}",
+        "t",
+        None,
+        "s",
+        "p",
+        "task",
+        f"n{i}",
+        "success",
+        1_700_000_000_000_000_000,
+        1_700_000_000_001_000_000,
+        1.0,
+        attributes={"i": i, "text": "é\u2028"},
+    )
 
 
 def test_line_round_trip_and_corruption_detected() -> None:

@@ -216,7 +216,13 @@ def test_events_and_metrics(memory: InMemoryExporter) -> None:
     assert route.agent_name == "critic" and route.agent_role == "reviewer"
     assert route.data == {"target": "x"}
     (m,) = mem.metrics
-    assert (m.name, m.value, m.unit, m.tags, m.agent_name) == ("latency", 12.5, "ms", {"op": "fetch"}, "critic")
+    assert (m.name, m.value, m.unit, m.tags, m.agent_name) == (
+        "latency",
+        12.5,
+        "ms",
+        {"op": "fetch"},
+        "critic",
+    )
     assert m.span_id == sp.span_id
 
 

@@ -36,8 +36,12 @@ def make_batch(size: int, session_id: str, t0: int) -> list[Span]:
             session_id=session_id,
             project="default",
             kind=kind,
-            name={"agent": "PsychologistAgent", "stage": "SHOULD_RESPOND", "llm": "chat gpt-4o",
-                  "tool": "search_web"}[kind],
+            name={
+                "agent": "PsychologistAgent",
+                "stage": "SHOULD_RESPOND",
+                "llm": "chat gpt-4o",
+                "tool": "search_web",
+            }[kind],
             status="success" if i % 17 else "failed",
             start_time=start,
             end_time=end,
@@ -46,20 +50,44 @@ def make_batch(size: int, session_id: str, t0: int) -> list[Span]:
             agent_role="assistant",
             conversation_id=f"conv-{i // 200}",
             user_id="user-42",
-            attributes={"vault_id": "v-123", "execution_step": i % 7, "method": "respond",
-                        "call_reason": "user asked about sleep"},
+            attributes={
+                "vault_id": "v-123",
+                "execution_step": i % 7,
+                "method": "respond",
+                "call_reason": "user asked about sleep",
+            },
         )
         if kind == "llm":
-            out.append(Span(**common, input=[{"role": "system", "content": "You are a careful assistant. " * 4},
-                                             {"role": "user", "content": "How do I sleep better? " * 3}],
-                            output="Try a consistent schedule, limit screens, keep the room cool. " * 3,
-                            provider="openai", model="gpt-4o", input_tokens=812, output_tokens=143,
-                            total_tokens=955, input_cost=0.00203, output_cost=0.00143,
-                            total_cost=0.00346, cost_source="genai-prices", is_streaming=True,
-                            chunks_count=37, time_to_first_token_ms=212.5))
+            out.append(
+                Span(
+                    **common,
+                    input=[
+                        {"role": "system", "content": "You are a careful assistant. " * 4},
+                        {"role": "user", "content": "How do I sleep better? " * 3},
+                    ],
+                    output="Try a consistent schedule, limit screens, keep the room cool. " * 3,
+                    provider="openai",
+                    model="gpt-4o",
+                    input_tokens=812,
+                    output_tokens=143,
+                    total_tokens=955,
+                    input_cost=0.00203,
+                    output_cost=0.00143,
+                    total_cost=0.00346,
+                    cost_source="genai-prices",
+                    is_streaming=True,
+                    chunks_count=37,
+                    time_to_first_token_ms=212.5,
+                )
+            )
         elif kind == "tool":
-            out.append(Span(**common, input={"query": "sleep hygiene tips", "limit": 5},
-                            output={"results": ["a", "b", "c"], "took_ms": 120}))
+            out.append(
+                Span(
+                    **common,
+                    input={"query": "sleep hygiene tips", "limit": 5},
+                    output={"results": ["a", "b", "c"], "took_ms": 120},
+                )
+            )
         elif kind == "agent":
             out.append(Span(**common, input={"message": "I can't sleep"}, output="ok"))
         else:
@@ -73,7 +101,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2000)
     args = parser.parse_args()
     t0 = time.time_ns()
-    batches = [make_batch(args.size, "20260101_000000", t0 + b * 10**10) for b in range(args.batches)]
+    batches = [
+        make_batch(args.size, "20260101_000000", t0 + b * 10**10) for b in range(args.batches)
+    ]
     n = args.batches * args.size
     with tempfile.TemporaryDirectory() as tmp:
         exporter = SQLiteExporter(Path(tmp) / "bench.db")
@@ -84,8 +114,10 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         exporter.shutdown()
         size = (Path(tmp) / "bench.db").stat().st_size
-    print(f"{n} spans in {elapsed:.3f}s: {n / elapsed:,.0f} spans/s "
-          f"({elapsed / n * 1e6:.2f} µs/span), db {size / 1e6:.1f} MB")
+    print(
+        f"{n} spans in {elapsed:.3f}s: {n / elapsed:,.0f} spans/s "
+        f"({elapsed / n * 1e6:.2f} µs/span), db {size / 1e6:.1f} MB"
+    )
     # Formatter cost.
     times = [t0 + i * 137_000 for i in range(100_000)]
     started = time.perf_counter()

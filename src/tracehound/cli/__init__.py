@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ._app import app
-
 # Command modules (importing registers their commands).
-from . import _core  # noqa: E402,F401  demo, sessions, show, version
+from . import _core  # noqa: F401  demo, sessions, show, version
+from ._app import app
 
 __all__ = ["app", "main"]
 

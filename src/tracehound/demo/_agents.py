@@ -66,6 +66,7 @@ class Job:
     topic: Topic
     query: str
     subject: str
+    character: str
     platform: str
     rng: random.Random
     artifacts: dict[str, Any] = field(default_factory=dict)
@@ -146,7 +147,10 @@ class StudioAgent:
     def run(self, job: Job, relevance: Relevance) -> Outcome:
         rec, rng = self.rec, job.rng
         reason = self.call_reason.format(
-            deliverable=job.topic.deliverable, subject=job.subject, platform=job.platform
+            deliverable=job.topic.deliverable,
+            subject=job.subject,
+            platform=job.platform,
+            character=job.character,
         )
         with rec.span(
             f"{self.name}.{self.method}",
@@ -473,17 +477,17 @@ class PsychologistAgent(StudioAgent):
     action_type = "analyze_character"
     arms = ("goal_conflict", "attachment_theory")
     model = "claude-3-5-haiku-20241022"
-    call_reason = "Check that {subject}'s motivation is psychologically consistent"
+    call_reason = "Check that {character}'s motivation is psychologically consistent"
 
     def pre_process(self, job: Job, rng: random.Random) -> dict[str, Any]:
-        slug = job.subject.lower().replace(" ", "-")
+        slug = job.character.lower().replace(" ", "-")
         profile = self.read_note(job, rng, f"characters/{slug}.md")
-        hits, took = self.vault_lookup(job, rng, f"scenes featuring {job.subject}")
+        hits, took = self.vault_lookup(job, rng, f"scenes featuring {job.character}")
         return {"profile_found": profile is not None, "scenes": hits, "_simulated_ms": took}
 
     def respond(self, job: Job, rng: random.Random, strategy: str) -> dict[str, Any]:
         return {
-            "character": job.subject,
+            "character": job.character,
             "core_want": "to be trusted without having to ask",
             "core_fear": "being replaced by someone younger and bolder",
             "consistency_score": round(rng.uniform(0.4, 0.95), 2),
@@ -504,7 +508,7 @@ class CoderAgent(StudioAgent):
         names = rng.sample(["basic_usage", "error_handling", "streaming", "benchmark"], 2)
         return {
             "snippets": [
-                {"name": n, "code": f"def {n}():\n    ...  # {job.subject}\n\n{n}()\n"}
+                {"name": n, "code": f"def {n}():\n    ...  # {job.subject}\n\n\n{n}()\n"}
                 for n in names
             ],
             "explanation": content.paragraph(rng, job.subject, 2),
@@ -608,7 +612,7 @@ class CriticAgent(StudioAgent):
     action_type = "review_draft"
     arms = ("structural", "line_edit")
     model = "gpt-4o"
-    call_reason = "Review the {deliverable} for structure, pacing and voice"
+    call_reason = "Review the draft for structure, pacing and voice"
 
     def pre_process(self, job: Job, rng: random.Random) -> dict[str, Any]:
         draft = job.artifacts.get("draft")

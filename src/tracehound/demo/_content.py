@@ -170,8 +170,8 @@ def relevance_reasoning(rng: random.Random, topic: Topic, agent: str, relevant: 
     )
 
 
-def fill_query(rng: random.Random, topic: Topic, platform: str) -> tuple[str, str]:
-    """A user query for ``topic`` and its subject."""
+def fill_query(rng: random.Random, topic: Topic, platform: str) -> tuple[str, str, str]:
+    """A user query for ``topic``, its subject and the character it concerns (if any)."""
     subject = rng.choice(_SUBJECTS)
     fields = {
         "subject": subject,
@@ -186,7 +186,7 @@ def fill_query(rng: random.Random, topic: Topic, platform: str) -> tuple[str, st
         main = f"the heist novel set in {fields['city']}"
     elif topic.key == "character":
         main = fields["character"]
-    return query, main
+    return query, main, fields["character"]
 
 
 _SENTENCES: Final = (

@@ -192,7 +192,7 @@ def _make_job(seed: int, i: int) -> Job:
     rng = random.Random(f"tracehound-demo/{seed}/{i}")
     topic = rng.choice(content.TOPICS)
     platform = rng.choice(content.PLATFORMS)
-    query, subject = content.fill_query(rng, topic, platform)
+    query, subject, character = content.fill_query(rng, topic, platform)
     return Job(
         index=i,
         conversation_id=f"conv-{i + 1:03d}",
@@ -201,6 +201,7 @@ def _make_job(seed: int, i: int) -> Job:
         topic=topic,
         query=query,
         subject=subject,
+        character=character,
         platform=platform,
         rng=rng,
     )

@@ -9,7 +9,7 @@ field and raises :class:`~tracehound.exceptions.CodecError` naming the field.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
@@ -102,10 +102,12 @@ def parse_time(value: Any, field: str) -> int:
         try:
             dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise CodecError(f"{field}: not an ISO-8601 time: {value[:64]!r}", field=field) from None
+            raise CodecError(
+                f"{field}: not an ISO-8601 time: {value[:64]!r}", field=field
+            ) from None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
-        delta = dt - datetime(1970, 1, 1, tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
+        delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
         return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
     raise CodecError(f"{field}: expected a time, got {type(value).__name__}", field=field)
 

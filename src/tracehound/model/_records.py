@@ -78,7 +78,7 @@ class Span(NamedTuple):
     error_type: str | None = None
     error_message: str | None = None
     error_traceback: str | None = None
-    attributes: dict[str, Any] = {}  # noqa: RUF012 - NamedTuple default, never mutated
+    attributes: dict[str, Any] = {}
     # LLM calls
     provider: str | None = None
     model: str | None = None
@@ -116,7 +116,7 @@ class Event(NamedTuple):
     agent_role: str | None = None
     agent_id: str | None = None
     message: str | None = None
-    data: dict[str, Any] = {}  # noqa: RUF012
+    data: dict[str, Any] = {}
 
     @property
     def record_type(self) -> str:
@@ -133,7 +133,7 @@ class Metric(NamedTuple):
     name: str
     value: float
     unit: str | None = None
-    tags: dict[str, Any] = {}  # noqa: RUF012
+    tags: dict[str, Any] = {}
     trace_id: str | None = None
     span_id: str | None = None
     agent_name: str | None = None

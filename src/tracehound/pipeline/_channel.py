@@ -103,7 +103,7 @@ class Channel:
         for attempt in range(attempts):
             try:
                 self._export(batch)
-            except Exception as exc:  # noqa: BLE001 - exporter errors never escape
+            except Exception as exc:
                 last: BaseException = exc
                 if attempt + 1 < attempts:
                     if deadline is not None and time.monotonic() + delay > deadline:
@@ -132,7 +132,7 @@ class Channel:
             return
         try:
             done = self.spool.replay(self._export, batch_size=self.batch_size, deadline=deadline)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._fail(exc)
             return
         if self.down and done:  # the probe went through: the sink is back

@@ -37,7 +37,9 @@ _LLM_TEXT: Final = ("provider", "model", "cost_source")
 SPAN_COLUMN_KEYS: Final = frozenset(
     (*_SPAN_TEXT_COLUMNS, *_LLM_INT, *_LLM_FLOAT, *_LLM_TEXT, "is_streaming")
 )
-_EVENT_COLUMN_KEYS: Final = frozenset({"level", "message", "agent", "agent_name", "agent_role", "agent_id"})
+_EVENT_COLUMN_KEYS: Final = frozenset(
+    {"level", "message", "agent", "agent_name", "agent_role", "agent_id"}
+)
 _LEVEL_SET: Final = frozenset(LEVELS)
 _NONE4: Final[tuple[Any, ...]] = (None, None, None, None)
 _LEVEL_ALIASES: Final = {"WARN": "WARNING", "FATAL": "CRITICAL", "ERR": "ERROR", "TRACE": "DEBUG"}
@@ -59,12 +61,15 @@ MetricItem = tuple[str, int, int, "LiveSpan | None", str, float, "str | None", d
 def _text(value: Any, limit: int = 1000) -> str | None:
     if value is None:
         return None
-    if type(value) is not str:
+    text: str
+    if type(value) is str:
+        text = value
+    else:
         try:
-            value = str(getattr(value, "value", value))
+            text = str(getattr(value, "value", value))
         except Exception:
             return "<unrepresentable>"
-    return value if len(value) <= limit else value[:limit]
+    return text if len(text) <= limit else text[:limit]
 
 
 def _int(value: Any) -> int | None:
@@ -203,9 +208,8 @@ class Converter:
         except Exception:
             tb = None
         limit = self.limits.max_string_length
-        message = self._scrub(message[:limit])
         tb = self._scrub(tb[-limit:] if tb and len(tb) > limit else tb)
-        return etype, message, tb
+        return etype, self._scrub(message[:limit]), tb
 
     # -- spans ---------------------------------------------------------------------------
     def span(self, sp: LiveSpan, snapshot: bool = False) -> Span:
@@ -255,7 +259,9 @@ class Converter:
             start,
             end,
             duration,
-            agent if agent is None or (type(agent) is str and len(agent) <= 200) else _text(agent, 200),
+            agent
+            if agent is None or (type(agent) is str and len(agent) <= 200)
+            else _text(agent, 200),
             None if inh[0] is None else _text(inh[0], 200),
             None if inh[1] is None else _text(inh[1], 200),
             None if inh[2] is None else _text(inh[2], 800),

@@ -106,7 +106,7 @@ class BatchProcessor:
                 for ch in self.channels:
                     try:
                         ch.exporter.force_flush(None)
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         pass
             else:
                 for ch in self.channels:
@@ -132,7 +132,7 @@ class BatchProcessor:
                         append(conv.metric(item))
                 else:
                     append(conv.span(item))
-            except Exception as exc:  # noqa: BLE001 - a record that cannot be built is counted
+            except Exception as exc:
                 self.conversion_errors += 1
                 log.debug("tracehound: could not convert %r: %s", type(item), exc)
         return out
@@ -207,7 +207,7 @@ class BatchProcessor:
                 continue  # never call into a hung exporter again
             try:
                 ch.exporter.shutdown()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             ch.spool.close()
 
@@ -243,7 +243,7 @@ class BatchProcessor:
             if hook is not None:
                 try:
                     hook()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
 
     # -- introspection ---------------------------------------------------------------------

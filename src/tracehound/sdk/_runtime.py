@@ -10,7 +10,7 @@ import atexit
 import os
 import random
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from time import time_ns
 from typing import Any
@@ -46,7 +46,7 @@ _runtime: Runtime | None = None
 
 
 def _default_session_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
+    return datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
 
 
 def _make_pricer() -> Pricer | None:
@@ -85,7 +85,9 @@ def build_exporters(settings: Settings, session_id: str) -> list[Exporter]:
         else:
             factory = _EXTRA_FACTORIES.get(name)
             if factory is None:
-                raise ConfigError(f"exporters: the {name!r} exporter is not available in this build")
+                raise ConfigError(
+                    f"exporters: the {name!r} exporter is not available in this build"
+                )
             out.append(factory(settings, session_id))
     out.extend(settings.extra_exporters)
     return out
@@ -160,7 +162,7 @@ class Runtime:
             batch_size=settings.batch_size,
             flush_interval=settings.flush_interval,
         )
-        self.emit = self.processor.emit
+        self.emit = self.processor.emit  # type: ignore[method-assign]  # skip a call level
 
     def emit(self, item: Any) -> None:  # replaced per instance when enabled
         return None
@@ -221,7 +223,9 @@ def configure(**options: Any) -> Runtime:
     return new
 
 
-def open_span(name: str, kind: str, agent: str | None, attributes: dict[str, Any]) -> LiveSpan | NoopSpan:
+def open_span(
+    name: str, kind: str, agent: str | None, attributes: dict[str, Any]
+) -> LiveSpan | NoopSpan:
     rt = _runtime or get_runtime()
     if not rt.enabled:
         return NOOP_SPAN

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator
 from time import time_ns
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -365,10 +365,11 @@ def decorate(
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
-        def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
             sp = new()
             if isinstance(sp, NoopSpan):
-                return (yield from fn(*args, **kwargs))
+                passthrough: Any = yield from fn(*args, **kwargs)
+                return passthrough
             sp._begin()
             exc: BaseException | None = None
             gen = fn(*args, **kwargs)
@@ -379,7 +380,8 @@ def decorate(
                     try:
                         item = gen.send(sent)
                     except StopIteration as stop:
-                        return stop.value
+                        result: Any = stop.value
+                        return result
                     finally:
                         current.reset(token)
                     sent = yield item

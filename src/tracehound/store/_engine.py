@@ -15,7 +15,7 @@ from urllib.parse import unquote
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-__all__ = ["BUSY_TIMEOUT_S", "dialect_of", "make_engine", "sqlite_path", "sqlalchemy_url"]
+__all__ = ["BUSY_TIMEOUT_S", "dialect_of", "make_engine", "sqlalchemy_url", "sqlite_path"]
 
 BUSY_TIMEOUT_S: Final = 10.0
 _PG_PREFIXES: Final = ("postgresql://", "postgres://", "postgresql+psycopg://")
@@ -52,7 +52,7 @@ def sqlite_path(url: str) -> Path | None:
 def sqlalchemy_url(url: str) -> str:
     """The URL SQLAlchemy gets: plain ``postgresql://`` mapped to the psycopg 3 driver."""
     if dialect_of(url) == "postgresql":
-        scheme, _, rest = url.partition("://")
+        _scheme, _, rest = url.partition("://")
         return "postgresql+psycopg://" + rest
     return url
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ..exceptions import SchemaError
 from ._engine import BUSY_TIMEOUT_S, dialect_of, make_engine, sqlite_path
@@ -87,13 +87,13 @@ def _connection_revision(conn: Connection) -> str | None:
     return _one(rows, conn.engine.url.render_as_string(hide_password=True))
 
 
-def _one(rows: list[tuple[str]] | list[object], where: str) -> str | None:
+def _one(rows: Sequence[Sequence[Any]], where: str) -> str | None:
     if not rows:
         return None
     if len(rows) > 1:
-        raise SchemaError(f"{where}: several schema heads in alembic_version: {rows!r}")
-    row = rows[0]
-    return str(row[0])  # type: ignore[index]
+        heads = ", ".join(str(row[0]) for row in rows)
+        raise SchemaError(f"{where}: several schema heads in alembic_version: {heads}")
+    return str(rows[0][0])
 
 
 def current_revision(url: str) -> str | None:

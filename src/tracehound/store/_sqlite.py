@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from ..exceptions import ExporterError
 from ..model import Event, Metric, Record, Span
@@ -135,7 +135,8 @@ def _install_adapters() -> None:
     """
     protocol = sqlite3.PrepareProtocol
     if (type(None), protocol) not in sqlite3.adapters:
-        sqlite3.register_adapter(type(None), {}.get)  # {}.get(None) is None, in C
+        identity: Callable[[None], None] = cast(Callable[[None], None], {}.get)
+        sqlite3.register_adapter(type(None), identity)  # {}.get(None) is None, in C
     if (bool, protocol) not in sqlite3.adapters:
         sqlite3.register_adapter(bool, int)
 
@@ -173,7 +174,7 @@ def _bounds(
             lo = record.start_time
             hi = record.end_time or lo
         else:
-            lo = hi = record.timestamp  # type: ignore[union-attr]
+            lo = hi = record.timestamp
         seen = bounds.get(record.session_id)
         if seen is None:
             bounds[record.session_id] = [record.project, lo, hi]

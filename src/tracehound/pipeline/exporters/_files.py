@@ -78,7 +78,7 @@ import orjson
 
 from ...config import DEFAULT_ROTATION
 from ...model import Event, Metric, Record, Span, parse_time
-from ._rotating import RotatingFile, _locked, backup_paths
+from ._rotating import RotatingFile, backup_paths, file_lock
 
 __all__ = [
     "CATEGORIES",
@@ -87,7 +87,9 @@ __all__ = [
     "category_of",
     "decode_line",
     "encode_line",
+    "iso_ns",
     "list_sessions",
+    "merge_summaries",
     "read_records",
     "safe_name",
 ]
@@ -811,7 +813,7 @@ class FileExporter:
         parts_dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(parts_dir / f"{self._pid}-{self._token}.json", orjson.dumps(part))
         target = self._session_dir / SUMMARY_FILE
-        with _locked(parts_dir / ".lock"):
+        with file_lock(parts_dir / ".lock"):
             parts = []
             for p in sorted(parts_dir.glob("*.json")):
                 try:

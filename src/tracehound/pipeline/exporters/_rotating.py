@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RotatingFile", "backup_paths"]
+__all__ = ["RotatingFile", "backup_paths", "file_lock"]
 
 try:  # pragma: no cover - platform dependent
     import fcntl as _fcntl
@@ -69,7 +69,7 @@ def backup_paths(path: Path, backups: int | None = None) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
+def file_lock(lock_path: Path) -> Iterator[None]:
     if _flock is None:  # pragma: no cover - Windows
         yield
         return
@@ -187,7 +187,7 @@ class RotatingFile:
     def _rotate(self) -> None:
         """Shift the backups and start a new file, unless another process just did."""
         lock = self.path.with_name(f".{self.path.name}.lock")
-        with _locked(lock):
+        with file_lock(lock):
             try:
                 st = os.stat(self.path)
             except FileNotFoundError:

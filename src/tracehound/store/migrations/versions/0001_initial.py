@@ -12,6 +12,7 @@ changes to the models cannot rewrite history). ``tests/store`` compares the resu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,12 +29,12 @@ def _id() -> sa.types.TypeEngine[str]:
     return sa.String().with_variant(sa.String(collation="C"), "postgresql")
 
 
-def _time() -> sa.types.TypeEngine[object]:
+def _time() -> sa.types.TypeEngine[Any]:
     # timestamptz on PostgreSQL; fixed-width UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite.
     return sa.DateTime(timezone=True).with_variant(sa.Text(), "sqlite")
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     # JSONB on PostgreSQL; JSON text in a TEXT column (TEXT affinity) on SQLite.
     return sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 
@@ -115,9 +116,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_events_project_agent_name_timestamp", "events", ["project", "agent_name", "timestamp"]
     )
-    op.create_index(
-        "ix_events_project_type_timestamp", "events", ["project", "type", "timestamp"]
-    )
+    op.create_index("ix_events_project_type_timestamp", "events", ["project", "type", "timestamp"])
     op.create_index("ix_events_session_id", "events", ["session_id"])
 
     op.create_table(

@@ -1,0 +1,90 @@
+"""Store fixtures: a ``store_url`` on SQLite and on a throwaway PostgreSQL database.
+
+The PostgreSQL database (``tracehound_test_<random>``) is created once per test session at
+``TRACEHOUND_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432/``), emptied before
+each test that uses it, and dropped at the end. Without a server the PostgreSQL cases skip
+locally and fail in CI (``CI=true``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from tracehound.model import Record
+
+from ._support import insert_records
+
+PG_SERVER = os.environ.get("TRACEHOUND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+Writer = Callable[[Sequence[Record]], None]
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required in CI: {reason}")
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this test session (dropped afterwards)."""
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover
+        _unavailable(f"psycopg is not installed ({exc})")
+    name = f"tracehound_test_{secrets.token_hex(6)}"
+    admin_url = PG_SERVER.rstrip("/") + "/postgres"
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _unavailable(f"cannot connect to {admin_url}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield PG_SERVER.rstrip("/") + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _reset_pg(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database (no schema yet) on each dialect."""
+    if request.param == "sqlite":
+        return f"sqlite:///{(tmp_path / 'store' / 'tracehound.db').as_posix()}"
+    url: str = request.getfixturevalue("pg_database")
+    _reset_pg(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{(tmp_path / 'store' / 'tracehound.db').as_posix()}"
+
+
+@pytest.fixture
+def writer(store_url: str) -> Iterator[Writer]:
+    """Writes records into ``store_url`` (schema created): the SQLite exporter on SQLite, a
+    plain SQLAlchemy insert on PostgreSQL (its exporter is not part of the store yet)."""
+    from tracehound.store import SQLiteExporter, ensure_schema
+
+    if store_url.startswith("sqlite"):
+        exporter = SQLiteExporter(store_url)
+        yield exporter.export
+        exporter.shutdown()
+        return
+    ensure_schema(store_url)
+    yield lambda records: insert_records(store_url, records)
