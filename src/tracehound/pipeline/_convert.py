@@ -207,9 +207,13 @@ class Converter:
             tb = "".join(traceback.format_exception(exc))
         except Exception:
             tb = None
+        # scrub with a margin before cutting, so a secret across the cut is still recognised
         limit = self.limits.max_string_length
-        tb = self._scrub(tb[-limit:] if tb and len(tb) > limit else tb)
-        return etype, self._scrub(message[:limit]), tb
+        margin = limit + 4096
+        if tb is not None:
+            tb = self._scrub(tb[-margin:]) or ""
+            tb = tb[-limit:]
+        return etype, (self._scrub(message[:margin]) or "")[:limit], tb
 
     # -- spans ---------------------------------------------------------------------------
     def span(self, sp: LiveSpan, snapshot: bool = False) -> Span:
