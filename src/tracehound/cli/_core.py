@@ -370,27 +370,35 @@ def sessions(
     if not rows:
         console.print("No sessions recorded yet. Run [bold]tracehound demo[/bold] to record one.")
         return
+    projects = {row["project"] for row in rows}
+    show_project = projects != {"default"}
+    show_ended = any(row["ended_at"] is not None for row in rows)
     table = Table(box=box.SIMPLE_HEAVY)
     table.add_column("Session", style="bold", no_wrap=True)
-    table.add_column("Project")
-    table.add_column("Started", no_wrap=True)
-    table.add_column("Last seen", no_wrap=True)
-    table.add_column("Ended", no_wrap=True)
+    if show_project:
+        table.add_column("Project")
+    table.add_column("Started")
+    table.add_column("Last seen")
+    if show_ended:
+        table.add_column("Ended")
     table.add_column("Spans", justify="right")
     table.add_column("Events", justify="right")
     table.add_column("Errors", justify="right")
     for row in rows:
         errors = row["error_count"]
-        table.add_row(
-            row["id"],
-            row["project"],
-            _fmt_time(row["started_at"]),
-            _fmt_time(row["last_seen_at"]),
-            _fmt_time(row["ended_at"]) if row["ended_at"] is not None else "",
+        cells: list[Any] = [row["id"]]
+        if show_project:
+            cells.append(row["project"])
+        cells += [_fmt_time(row["started_at"]), _fmt_time(row["last_seen_at"], with_date=False)]
+        if show_ended:
+            ended = row["ended_at"]
+            cells.append(_fmt_time(ended, with_date=False) if ended is not None else "")
+        cells += [
             f"{row['span_count']:,}",
             f"{row['event_count']:,}",
             Text(f"{errors:,}", style="bold red" if errors else "green"),
-        )
+        ]
+        table.add_row(*cells)
     console.print(table)
 
 
@@ -412,13 +420,12 @@ def traces(
         return
     table = Table(box=box.SIMPLE_HEAVY)
     table.add_column("Trace", style="bold", no_wrap=True, min_width=36)
-    table.add_column("Started", no_wrap=True)
-    table.add_column("Root", min_width=8)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Duration", justify="right", no_wrap=True)
+    table.add_column("Started")
+    table.add_column("Root")
+    table.add_column("Status")
+    table.add_column("Duration", justify="right")
     table.add_column("Spans", justify="right")
-    table.add_column("Failed", justify="right")
-    table.add_column("Failures")
+    table.add_column("Failed agents")
     for row in rows:
         failed = failures.get(row["trace_id"], [])
         root = row["name"]
@@ -431,8 +438,7 @@ def traces(
             _status_text(row["status"]),
             _fmt_ms(row["duration_ms"]),
             f"{row['span_count']:,}",
-            Text(str(len(failed)), style="bold red") if failed else Text("0", style="green"),
-            escape(", ".join(sorted(set(failed)))),
+            Text(", ".join(sorted(set(failed))), style="red") if failed else "",
         )
     console.print(table)
 
@@ -525,6 +531,8 @@ def _last_failed(reader: StoreReader) -> str | None:
 
 def _render_trace(trace_id: str, spans: list[Span], events: list[Event], *, verbose: bool) -> Any:
     from rich.console import Group
+
+    from ..model import Event
 
     by_id = {sp.id: sp for sp in spans}
     children: dict[str | None, list[Span]] = defaultdict(list)

@@ -32,6 +32,7 @@ __all__ = [
     "HEAD",
     "REVISIONS",
     "current_revision",
+    "downgrade",
     "ensure_schema",
     "head_revision",
     "upgrade",
@@ -161,6 +162,15 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` to ``revision`` (default: the newest), under the
     migration lock. Several processes may call this at once; the others wait, then find the
     work done."""
+    _migrate(url, "upgrade", revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Downgrade the database at ``url`` to ``revision`` (``"base"``: drop every table)."""
+    _migrate(url, "downgrade", revision)
+
+
+def _migrate(url: str, action: str, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import text
@@ -179,14 +189,17 @@ def upgrade(url: str, revision: str = "head") -> None:
             # Re-read under the lock: another process may have upgraded meanwhile.
             found = _connection_revision(conn)
             _check_not_newer(found, url)
-            if found == HEAD and revision == "head":
+            if action == "upgrade" and found == HEAD and revision == "head":
                 return
             config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+            if action == "upgrade":
+                command.upgrade(config, revision)
+            else:
+                command.downgrade(config, revision)
     except SchemaError:
         raise
     except Exception as exc:
-        raise SchemaError(f"upgrading the schema of {_display(url)} failed: {exc}") from exc
+        raise SchemaError(f"{action} of the schema of {_display(url)} failed: {exc}") from exc
     finally:
         engine.dispose()
 
