@@ -7,7 +7,7 @@ import platform
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
@@ -138,16 +138,16 @@ def _to_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int | float):
         seconds = value / 1e9 if value > 1e14 else float(value)
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
@@ -227,7 +227,9 @@ def demo(
             "--conversations", "-n", min=1, max=100_000, help="Conversations (traces) to simulate."
         ),
     ] = 40,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same traces.")] = 7,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed; the same seed gives the same traces.")
+    ] = 7,
     trace_dir: Annotated[
         Path | None,
         typer.Option(
@@ -241,6 +243,7 @@ def demo(
 ) -> None:
     """Record a simulated multi-agent writing studio (LLM calls, tools, failures, learning, audience)."""
     import tracehound
+
     from ..config import Settings
     from ..demo import run_demo
     from ..exceptions import ConfigError
@@ -321,7 +324,9 @@ def _print_demo_summary(
         table.add_column("Error types")
         rows = sorted(s.failures_by_agent.items(), key=lambda kv: -sum(kv[1].values()))
         for agent, by_type in rows:
-            types = ", ".join(f"{t} ×{n}" for t, n in sorted(by_type.items(), key=lambda kv: -kv[1]))
+            types = ", ".join(
+                f"{t} ×{n}" for t, n in sorted(by_type.items(), key=lambda kv: -kv[1])
+            )
             table.add_row(agent, str(sum(by_type.values())), types)
         console.print(table)
 
@@ -329,7 +334,9 @@ def _print_demo_summary(
     where.add_column(style="bold")
     where.add_column()
     if "files" in settings.exporters:
-        where.add_row("Trace files", f"{settings.trace_dir}/ (session_{s.session_id}/ for this run)")
+        where.add_row(
+            "Trace files", f"{settings.trace_dir}/ (session_{s.session_id}/ for this run)"
+        )
     if settings.store_url is not None and "store" in settings.exporters:
         where.add_row("Database", settings.store_url)
     console.print(where)
@@ -362,7 +369,9 @@ def _print_demo_summary(
 @app.command()
 def sessions(
     store: StoreOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-l", min=1, help="Most recent sessions to list.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-l", min=1, help="Most recent sessions to list.")
+    ] = 20,
 ) -> None:
     """List recorded sessions, newest first."""
     with _reading(store) as reader:
@@ -405,10 +414,13 @@ def sessions(
 @app.command()
 def traces(
     session: Annotated[
-        str | None, typer.Option("--session", "-s", help="Only traces of this session.", show_default=False)
+        str | None,
+        typer.Option("--session", "-s", help="Only traces of this session.", show_default=False),
     ] = None,
     store: StoreOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-l", min=1, help="Most recent traces to list.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-l", min=1, help="Most recent traces to list.")
+    ] = 20,
 ) -> None:
     """List the most recent traces (their root spans), newest first."""
     with _reading(store) as reader:
@@ -418,28 +430,31 @@ def traces(
         where = f" in session {session}" if session else ""
         console.print(f"No traces{where}.")
         return
+    wide = console.width >= 120  # narrow terminals get the essential columns only
     table = Table(box=box.SIMPLE_HEAVY)
     table.add_column("Trace", style="bold", no_wrap=True, min_width=36)
-    table.add_column("Started")
-    table.add_column("Root")
-    table.add_column("Status")
-    table.add_column("Duration", justify="right")
-    table.add_column("Spans", justify="right")
+    if wide:
+        table.add_column("Started", no_wrap=True)
+        table.add_column("Root")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Duration", justify="right", no_wrap=True)
+    table.add_column("Spans", justify="right", no_wrap=True)
     table.add_column("Failed agents")
     for row in rows:
         failed = failures.get(row["trace_id"], [])
-        root = row["name"]
-        if row["agent_name"] and row["agent_name"] != root:
-            root += f" [{row['agent_name']}]"
-        table.add_row(
-            row["trace_id"],
-            _fmt_time(row["start_time"], with_date=False),
-            escape(root),
+        cells: list[Any] = [row["trace_id"]]
+        if wide:
+            root = row["name"]
+            if row["agent_name"] and row["agent_name"] != root:
+                root += f" [{row['agent_name']}]"
+            cells += [_fmt_time(row["start_time"], with_date=False), escape(root)]
+        cells += [
             _status_text(row["status"]),
             _fmt_ms(row["duration_ms"]),
             f"{row['span_count']:,}",
             Text(", ".join(sorted(set(failed))), style="red") if failed else "",
-        )
+        ]
+        table.add_row(*cells)
     console.print(table)
 
 
@@ -476,7 +491,8 @@ def show(
     ],
     store: StoreOption = None,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show inputs, outputs, attributes and tracebacks.")
+        bool,
+        typer.Option("--verbose", "-v", help="Show inputs, outputs, attributes and tracebacks."),
     ] = False,
 ) -> None:
     """Show one trace as a tree of spans with their events."""
@@ -604,8 +620,9 @@ def _trace_header(trace_id: str, spans: list[Span], events: list[Event]) -> Text
     text.append(summary)
     agents = [s for s in failed if s.kind == "agent"]
     if agents:
-        names = sorted({f"{s.agent_name or s.name} {s.status} ({_short_type(s.error_type)})"
-                        for s in agents})
+        names = sorted(
+            {f"{s.agent_name or s.name} {s.status} ({_short_type(s.error_type)})" for s in agents}
+        )
         text.append(f"\nfailed agents: {', '.join(names)}", style="bold red")
     others = [s for s in failed if s.kind != "agent"]
     if others and not agents:

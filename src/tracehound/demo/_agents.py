@@ -183,18 +183,20 @@ class StudioAgent:
                     st.set_output(
                         {"should_respond": relevance.should_respond, "score": relevance.score}
                     )
-                rec.event(
-                    "decision",
-                    "should_respond",
-                    level="INFO" if relevance.should_respond else "DEBUG",
-                    message=(
-                        f"{self.name} will respond" if relevance.should_respond
-                        else f"{self.name} declined"
-                    ) + f" (relevance {relevance.score:.2f}): {relevance.reasoning}",
-                    decision="respond" if relevance.should_respond else "skip",
-                    relevance_score=relevance.score,
-                    reasoning=relevance.reasoning,
-                )
+                    rec.event(
+                        "decision",
+                        "should_respond",
+                        level="INFO" if relevance.should_respond else "DEBUG",
+                        message=(
+                            f"{self.name} will respond"
+                            if relevance.should_respond
+                            else f"{self.name} declined"
+                        )
+                        + f" (relevance {relevance.score:.2f}): {relevance.reasoning}",
+                        decision="respond" if relevance.should_respond else "skip",
+                        relevance_score=relevance.score,
+                        reasoning=relevance.reasoning,
+                    )
                 if not relevance.should_respond:
                     sp.set_status("skipped", relevance.reasoning)
                     sp.set_attribute("execution_status", "SKIPPED")
@@ -213,8 +215,12 @@ class StudioAgent:
                 sp.set_attribute("execution_status", "FAILED")
                 outcome = self._failed(job, exc, "failed", simulated[0])
             sp.set_attribute("simulated_duration_ms", round(outcome.simulated_ms, 1))
-            rec.metric("agent.duration_ms", round(outcome.simulated_ms, 1), unit="ms",
-                       status=outcome.status)
+            rec.metric(
+                "agent.duration_ms",
+                round(outcome.simulated_ms, 1),
+                unit="ms",
+                status=outcome.status,
+            )
             return outcome
 
     def _execute(
@@ -256,8 +262,13 @@ class StudioAgent:
             reply = self.call_llm(job, rng, messages, strategy)
             simulated[0] += reply.simulated_ms
             sp.set_attribute("execution_status", "LLM_RESPONSE")
-            st.set_output({"model": reply.model, "finish_reason": reply.finish_reason,
-                           "attempts": reply.attempts})
+            st.set_output(
+                {
+                    "model": reply.model,
+                    "finish_reason": reply.finish_reason,
+                    "attempts": reply.attempts,
+                }
+            )
         with self._stage(sp, "LLM_PARSE") as st:
             parsed = self.parse(reply)
             st.set_output({"keys": sorted(parsed)})
@@ -366,7 +377,9 @@ class StudioAgent:
     def parse(self, reply: LLMReply) -> dict[str, Any]:
         parsed = json.loads(reply.text)
         if not isinstance(parsed, dict):
-            raise ValueError(f"expected a JSON object from {reply.model}, got {type(parsed).__name__}")
+            raise ValueError(
+                f"expected a JSON object from {reply.model}, got {type(parsed).__name__}"
+            )
         return parsed
 
     def post_process(
@@ -520,8 +533,13 @@ class CoderAgent(StudioAgent):
         results = []
         for snippet in parsed["snippets"]:
             results.append(run_code(self.rec, rng, job.tools, snippet["code"], snippet["name"]))
-        write_file(self.rec, rng, job.tools, "examples/tutorial.py",
-                   "\n".join(s["code"] for s in parsed["snippets"]))
+        write_file(
+            self.rec,
+            rng,
+            job.tools,
+            "examples/tutorial.py",
+            "\n".join(s["code"] for s in parsed["snippets"]),
+        )
         job.artifacts["code"] = parsed["snippets"]
         self.rec.event(
             "success",
@@ -582,15 +600,22 @@ class WriterAgent(StudioAgent):
     ) -> dict[str, Any]:
         content_id = f"draft-{job.conversation_id}"
         write_file(self.rec, rng, job.tools, f"drafts/{content_id}.md", parsed["draft"])
-        job.artifacts["draft"] = {"title": parsed["title"], "content_id": content_id,
-                                  "body": parsed["draft"]}
+        job.artifacts["draft"] = {
+            "title": parsed["title"],
+            "content_id": content_id,
+            "body": parsed["draft"],
+        }
         self.rec.event(
             "action",
             "create_content",
             message=f"Created {job.topic.deliverable} {content_id}",
             action_type="create_content",
-            action_data={"content_type": job.topic.deliverable, "content_id": content_id,
-                         "word_count": parsed["word_count"], "model": strategy},
+            action_data={
+                "content_type": job.topic.deliverable,
+                "content_id": content_id,
+                "word_count": parsed["word_count"],
+                "model": strategy,
+            },
             decision_context={"topic": job.topic.key, "tone": parsed["tone"]},
         )
         self.rec.event(
@@ -601,8 +626,11 @@ class WriterAgent(StudioAgent):
             content_type=job.topic.deliverable,
             word_count=parsed["word_count"],
         )
-        return {"title": parsed["title"], "content_id": content_id,
-                "word_count": parsed["word_count"]}
+        return {
+            "title": parsed["title"],
+            "content_id": content_id,
+            "word_count": parsed["word_count"],
+        }
 
 
 class CriticAgent(StudioAgent):
@@ -624,15 +652,30 @@ class CriticAgent(StudioAgent):
         self, job: Job, rng: random.Random, messages: list[dict[str, str]], strategy: str
     ) -> LLMReply:
         # A cheap first pass on the in-house model, then the full critique.
-        lint = {"issues": ["passive voice in paragraph 2", "sentence over 40 words"],
-                "readability": round(rng.uniform(55, 80), 1)}
-        first = chat(self.rec, rng, model="studio-local-7b", messages=messages,
-                     response=content.to_json(lint), max_tokens=256, temperature=0.0,
-                     purpose="style_lint")
+        lint = {
+            "issues": ["passive voice in paragraph 2", "sentence over 40 words"],
+            "readability": round(rng.uniform(55, 80), 1),
+        }
+        first = chat(
+            self.rec,
+            rng,
+            model="studio-local-7b",
+            messages=messages,
+            response=content.to_json(lint),
+            max_tokens=256,
+            temperature=0.0,
+            purpose="style_lint",
+        )
         second = super().call_llm(job, rng, messages, strategy)
-        return LLMReply(second.text, second.model, second.input_tokens, second.output_tokens,
-                        second.finish_reason, first.simulated_ms + second.simulated_ms,
-                        second.attempts)
+        return LLMReply(
+            second.text,
+            second.model,
+            second.input_tokens,
+            second.output_tokens,
+            second.finish_reason,
+            first.simulated_ms + second.simulated_ms,
+            second.attempts,
+        )
 
     def respond(self, job: Job, rng: random.Random, strategy: str) -> dict[str, Any]:
         score = rng.randint(4, 9)
@@ -694,8 +737,15 @@ class PublisherAgent(StudioAgent):
         )
         draft = job.artifacts.get("draft")
         body = draft["body"] if draft else parsed["teaser"]
-        result = publish_post(self.rec, rng, job.tools, platform=job.platform,
-                              title=parsed["title"], body=body, scheduled_for=when)
+        result = publish_post(
+            self.rec,
+            rng,
+            job.tools,
+            platform=job.platform,
+            title=parsed["title"],
+            body=body,
+            scheduled_for=when,
+        )
         job.artifacts["post"] = {**result, "title": parsed["title"], "platform": job.platform}
         self.rec.event(
             "success",

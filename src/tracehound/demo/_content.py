@@ -76,8 +76,14 @@ TOPICS: Final = (
             "My second act sags. Restructure chapters 9-14 so the midpoint twist lands earlier.",
             "Give me a beat sheet for the vault-break sequence in {city}.",
         ),
-        {"ResearcherAgent": 0.25, "WriterAgent": 0.9, "CriticAgent": 0.78,
-         "PsychologistAgent": 0.3, "CoderAgent": 0.05, "PublisherAgent": 0.12},
+        {
+            "ResearcherAgent": 0.25,
+            "WriterAgent": 0.9,
+            "CriticAgent": 0.78,
+            "PsychologistAgent": 0.3,
+            "CoderAgent": 0.05,
+            "PublisherAgent": 0.12,
+        },
     ),
     Topic(
         "character",
@@ -87,8 +93,14 @@ TOPICS: Final = (
             "Why would {character} betray her mentor in chapter 7? Make the motivation believable.",
             "Is {character}'s sudden forgiveness in the finale earned? Rewrite the scene if not.",
         ),
-        {"ResearcherAgent": 0.18, "WriterAgent": 0.72, "CriticAgent": 0.5,
-         "PsychologistAgent": 0.93, "CoderAgent": 0.04, "PublisherAgent": 0.08},
+        {
+            "ResearcherAgent": 0.18,
+            "WriterAgent": 0.72,
+            "CriticAgent": 0.5,
+            "PsychologistAgent": 0.93,
+            "CoderAgent": 0.04,
+            "PublisherAgent": 0.08,
+        },
     ),
     Topic(
         "research_article",
@@ -98,8 +110,14 @@ TOPICS: Final = (
             "Write a 1,500-word explainer on {subject} with citations.",
             "Draft a myth-busting post about {subject}; every claim needs a source.",
         ),
-        {"ResearcherAgent": 0.93, "WriterAgent": 0.86, "CriticAgent": 0.62,
-         "PsychologistAgent": 0.08, "CoderAgent": 0.22, "PublisherAgent": 0.58},
+        {
+            "ResearcherAgent": 0.93,
+            "WriterAgent": 0.86,
+            "CriticAgent": 0.62,
+            "PsychologistAgent": 0.08,
+            "CoderAgent": 0.22,
+            "PublisherAgent": 0.58,
+        },
     ),
     Topic(
         "code_tutorial",
@@ -109,8 +127,14 @@ TOPICS: Final = (
             "Create a beginner tutorial on {code_topic} with runnable examples and publish it.",
             "Turn my notes on {code_topic} into a tutorial; test every snippet.",
         ),
-        {"ResearcherAgent": 0.32, "WriterAgent": 0.7, "CriticAgent": 0.42,
-         "PsychologistAgent": 0.04, "CoderAgent": 0.94, "PublisherAgent": 0.56},
+        {
+            "ResearcherAgent": 0.32,
+            "WriterAgent": 0.7,
+            "CriticAgent": 0.42,
+            "PsychologistAgent": 0.04,
+            "CoderAgent": 0.94,
+            "PublisherAgent": 0.56,
+        },
     ),
     Topic(
         "publish",
@@ -120,8 +144,14 @@ TOPICS: Final = (
             "Publish the finished essay on {subject} to {platform} and schedule a teaser thread.",
             "The {subject} piece is approved - push it to {platform} at peak time.",
         ),
-        {"ResearcherAgent": 0.08, "WriterAgent": 0.28, "CriticAgent": 0.6,
-         "PsychologistAgent": 0.04, "CoderAgent": 0.05, "PublisherAgent": 0.96},
+        {
+            "ResearcherAgent": 0.08,
+            "WriterAgent": 0.28,
+            "CriticAgent": 0.6,
+            "PsychologistAgent": 0.04,
+            "CoderAgent": 0.05,
+            "PublisherAgent": 0.96,
+        },
     ),
     Topic(
         "critique",
@@ -131,8 +161,14 @@ TOPICS: Final = (
             "Critique my opening paragraph for pacing and voice.",
             "Be harsh: what's wrong with the dialogue in the {city} chase scene?",
         ),
-        {"ResearcherAgent": 0.12, "WriterAgent": 0.35, "CriticAgent": 0.95,
-         "PsychologistAgent": 0.52, "CoderAgent": 0.04, "PublisherAgent": 0.08},
+        {
+            "ResearcherAgent": 0.12,
+            "WriterAgent": 0.35,
+            "CriticAgent": 0.95,
+            "PsychologistAgent": 0.52,
+            "CoderAgent": 0.04,
+            "PublisherAgent": 0.08,
+        },
     ),
     Topic(
         "newsletter",
@@ -142,8 +178,14 @@ TOPICS: Final = (
             "Draft this week's newsletter on {subject} and send it to subscribers.",
             "Write and ship the Friday digest: three links on {subject} with commentary.",
         ),
-        {"ResearcherAgent": 0.8, "WriterAgent": 0.88, "CriticAgent": 0.4,
-         "PsychologistAgent": 0.08, "CoderAgent": 0.1, "PublisherAgent": 0.86},
+        {
+            "ResearcherAgent": 0.8,
+            "WriterAgent": 0.88,
+            "CriticAgent": 0.4,
+            "PsychologistAgent": 0.08,
+            "CoderAgent": 0.1,
+            "PublisherAgent": 0.86,
+        },
     ),
 )
 
@@ -224,7 +266,8 @@ def system_prompt(agent: str, role: str) -> str:
 def vault_excerpts(rng: random.Random, vault_id: str, subject: str, count: int) -> list[str]:
     """Notes retrieved from the user's vault, used as LLM context."""
     return [
-        f"[{vault_id}/notes/{rng.randint(100, 999)}.md] " + paragraph(rng, subject, rng.randint(4, 8))
+        f"[{vault_id}/notes/{rng.randint(100, 999)}.md] "
+        + paragraph(rng, subject, rng.randint(4, 8))
         for _ in range(count)
     ]
 

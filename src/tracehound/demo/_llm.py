@@ -234,6 +234,10 @@ def _one_call(
         rec.input_tokens += input_tokens
         rec.output_tokens += out_tokens
         rec.metric(
-            "llm.latency_ms", round(simulated, 1), unit="ms", model=spec.model, provider=spec.provider
+            "llm.latency_ms",
+            round(simulated, 1),
+            unit="ms",
+            model=spec.model,
+            provider=spec.provider,
         )
     return LLMReply(text, spec.model, input_tokens, out_tokens, finish_reason, simulated, attempt)

@@ -122,7 +122,9 @@ def run_demo(
         outcomes.extend(conv_outcomes)
         posts += published
         interactions += engaged
-        failed = [f"{o.agent}: {o.error_type}" for o in conv_outcomes if o.status in ("failed", "timeout")]
+        failed = [
+            f"{o.agent}: {o.error_type}" for o in conv_outcomes if o.status in ("failed", "timeout")
+        ]
         if failed:
             failed_traces[trace_id] = failed
         done = i + 1
@@ -148,8 +150,13 @@ def run_demo(
         llm_calls=rec.llm_calls,
         total_tokens=rec.input_tokens + rec.output_tokens,
     )
-    rec.event("system", "shutdown", message="Studio shutting down; flushing traces",
-              level="INFO", component="framework")
+    rec.event(
+        "system",
+        "shutdown",
+        message="Studio shutting down; flushing traces",
+        level="INFO",
+        component="framework",
+    )
     tracehound.flush(timeout=30)
     stats = tracehound.stats()
     return DemoSummary(
@@ -253,7 +260,9 @@ def _route(rec: Recorder, job: Job, agents: list[StudioAgent]) -> dict[str, Rele
     """The planner's routing call: score every specialist against the query."""
     rng = job.rng
     scores = {
-        a.name: round(min(0.99, max(0.01, job.topic.affinity[a.name] + rng.uniform(-0.15, 0.15))), 2)
+        a.name: round(
+            min(0.99, max(0.01, job.topic.affinity[a.name] + rng.uniform(-0.15, 0.15))), 2
+        )
         for a in agents
     }
     reasons = {
@@ -271,8 +280,16 @@ def _route(rec: Recorder, job: Job, agents: list[StudioAgent]) -> dict[str, Rele
     ]
     answer = {n: {"score": scores[n], "reasoning": reasons[n]} for n in scores}
     try:
-        chat(rec, rng, model=PLANNER_MODEL, messages=messages, response=content.to_json(answer),
-             max_tokens=600, temperature=0.0, purpose="route")
+        chat(
+            rec,
+            rng,
+            model=PLANNER_MODEL,
+            messages=messages,
+            response=content.to_json(answer),
+            max_tokens=600,
+            temperature=0.0,
+            purpose="route",
+        )
     except (RateLimitError, ProviderOverloadedError):
         rec.event(
             "decision",
@@ -281,9 +298,7 @@ def _route(rec: Recorder, job: Job, agents: list[StudioAgent]) -> dict[str, Rele
             message="Routing model unavailable; using the keyword router",
             reasoning="All routing attempts failed",
         )
-    return {
-        n: Relevance(scores[n], scores[n] >= RELEVANCE_THRESHOLD, reasons[n]) for n in scores
-    }
+    return {n: Relevance(scores[n], scores[n] >= RELEVANCE_THRESHOLD, reasons[n]) for n in scores}
 
 
 def _conversation(
@@ -330,10 +345,11 @@ def _conversation(
         _state(rec, job, "routing", "executing", "route_decided")
         previous: tuple[StudioAgent, Outcome] | None = None
         for agent in agents:
-            outcome = agent.run(job, relevance[agent.name])
-            outcomes.append(outcome)
-            if outcome.ran and previous is not None and previous[1].ok:
+            rel = relevance[agent.name]
+            if rel.should_respond and previous is not None and previous[1].ok:
                 _collaboration(rec, job, previous[0], agent)
+            outcome = agent.run(job, rel)
+            outcomes.append(outcome)
             if outcome.ran:
                 previous = (agent, outcome)
         post = job.artifacts.get("post")
@@ -444,8 +460,10 @@ def _audience(rec: Recorder, job: Job, post: dict[str, Any]) -> int:
         branch_p = 0.55 if viral else 0.3
         while frontier and reach < 60:
             parent, depth = frontier.pop(0)
-            shares = rng.randint(1, 4) if depth == 0 else int(rng.random() < branch_p) + int(
-                rng.random() < branch_p / 2
+            shares = (
+                rng.randint(1, 4)
+                if depth == 0
+                else int(rng.random() < branch_p) + int(rng.random() < branch_p / 2)
             )
             for k in range(shares):
                 child = f"{parent}.rs{k + 1}"

@@ -96,7 +96,9 @@ def read_file(rec: Recorder, rng: random.Random, ctx: ToolContext, path: str) ->
     size = rng.randint(800, 12_000)
     with _tool(rec, "read_file", ctx, {"file_path": path}, rng.uniform(15, 90)) as sp:
         if missing:
-            raise FileNotFoundError(2, "No such file or directory", f"{ctx.working_directory}/{path}")
+            raise FileNotFoundError(
+                2, "No such file or directory", f"{ctx.working_directory}/{path}"
+            )
         result = {"file_path": path, "bytes": size, "line_count": size // 62}
         sp.set_output(result)
         return result
@@ -119,12 +121,21 @@ def run_code(
     30 s limit: the span ends ``timeout`` and :class:`TimeoutError` propagates."""
     hangs = rng.random() < 0.3
     took = SANDBOX_TIMEOUT_S * 1000.0 if hangs else rng.uniform(180, 2600)
-    params = {"language": "python", "snippet": snippet, "code": code, "timeout_s": SANDBOX_TIMEOUT_S}
+    params = {
+        "language": "python",
+        "snippet": snippet,
+        "code": code,
+        "timeout_s": SANDBOX_TIMEOUT_S,
+    }
     with _tool(rec, "run_code", ctx, params, took) as sp:
         if hangs:
             sp.set_status("timeout", f"sandbox limit of {SANDBOX_TIMEOUT_S}s exceeded")
             _wait_for_sandbox(snippet)
-        result = {"exit_code": 0, "stdout": f"ok: {snippet} passed 3 checks", "duration_ms": round(took)}
+        result = {
+            "exit_code": 0,
+            "stdout": f"ok: {snippet} passed 3 checks",
+            "duration_ms": round(took),
+        }
         sp.set_output(result)
         return result
 
