@@ -81,10 +81,10 @@ def writer(store_url: str) -> Iterator[Writer]:
     plain SQLAlchemy insert on PostgreSQL (its exporter is not part of the store yet)."""
     from tracehound.store import SQLiteExporter, ensure_schema
 
+    ensure_schema(store_url)
     if store_url.startswith("sqlite"):
         exporter = SQLiteExporter(store_url)
         yield exporter.export
         exporter.shutdown()
         return
-    ensure_schema(store_url)
     yield lambda records: insert_records(store_url, records)

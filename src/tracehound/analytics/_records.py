@@ -44,9 +44,9 @@ class Record(Mapping[str, Any]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Record):
-            return self._data == other._data
+            return bool(self._data == other._data)
         if isinstance(other, Mapping):
-            return self._data == dict(other)
+            return bool(self._data == dict(other))
         return NotImplemented
 
     def __hash__(self) -> int:

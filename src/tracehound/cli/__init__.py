@@ -11,3 +11,6 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     app()
+
+
+from . import _analysis  # noqa: E402,F401

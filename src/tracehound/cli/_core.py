@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from rich.tree import Tree
 from ._app import app, console, err_console
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from ..demo import DemoSummary
     from ..model import Event, Span
     from ..store import StoreReader
@@ -72,8 +74,13 @@ StoreOption = Annotated[
 
 
 def _fail(message: str) -> NoReturn:
-    err_console.print(f"[bold red]error:[/bold red] {escape(message)}")
+    err_console.print(f"[bold red]error:[/bold red] {escape(_safe_url(message))}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+def _safe_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _default_store() -> str:
@@ -99,7 +106,7 @@ def _open_reader(url: str | None) -> StoreReader:
             path = sqlite_path(url)
             if path is not None and not path.exists():
                 _fail(
-                    f"no database at {path} (store {url}); run `tracehound demo` first "
+                    f"no database at {path}; run `tracehound demo` first "
                     "or point --store at a tracehound database"
                 )
     except ValueError as exc:
@@ -111,7 +118,7 @@ def _open_reader(url: str | None) -> StoreReader:
     except typer.Exit:
         raise
     except Exception as exc:
-        _fail(f"cannot open store {url}: {_one_line(exc)}")
+        _fail(f"cannot open store {_safe_url(url)}: {_one_line(exc)}")
 
 
 @contextmanager
@@ -123,7 +130,11 @@ def _reading(url: str | None) -> Iterator[StoreReader]:
     except typer.Exit:
         raise
     except Exception as exc:
-        _fail(f"cannot read store {url or _default_store()}: {_one_line(exc)}")
+        where = _safe_url(reader.url)
+        text = str(exc)
+        if "no such table" in text or ('relation "' in text and "does not exist" in text):
+            _fail(f"{where} is not a tracehound database (no tracehound tables in it)")
+        _fail(f"cannot read store {where}: {_one_line(exc)}")
     finally:
         reader.close()
 
@@ -256,11 +267,10 @@ def demo(
     try:
         settings = Settings.load(**options)
         if settings.store_url is not None and "store" in settings.exporters:
-            from ..store._engine import dialect_of, sqlite_path
-
-            dialect_of(settings.store_url)
-            sqlite_path(settings.store_url)
+            _check_sqlite_writable(settings.store_url)
         tracehound.configure(**options)
+    except typer.Exit:
+        raise
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
     except Exception as exc:
@@ -289,8 +299,24 @@ def demo(
     _print_demo_summary(summary, settings, stats, custom_store=bool(options))
 
 
+def _check_sqlite_writable(url: str) -> None:
+    """Fail early, with one line, when a SQLite store cannot be created or opened."""
+    import sqlite3
+
+    from ..store._engine import sqlite_path
+
+    path = sqlite_path(url)  # ValueError for a URL that is neither SQLite nor PostgreSQL
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(path).close()
+    except (OSError, sqlite3.Error) as exc:
+        _fail(f"cannot create the database {path}: {_one_line(exc)}")
+
+
 def _print_demo_summary(
-    s: DemoSummary, settings: Any, stats: dict[str, Any], *, custom_store: bool
+    s: DemoSummary, settings: Settings, stats: dict[str, Any], *, custom_store: bool
 ) -> None:
     kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(s.span_kinds.items(), key=lambda kv: -kv[1]))
     grid = Table.grid(padding=(0, 2))
@@ -338,13 +364,23 @@ def _print_demo_summary(
             "Trace files", f"{settings.trace_dir}/ (session_{s.session_id}/ for this run)"
         )
     if settings.store_url is not None and "store" in settings.exporters:
-        where.add_row("Database", settings.store_url)
+        where.add_row("Database", _safe_url(settings.store_url))
     console.print(where)
     lost = int(stats.get("dropped", 0) or 0)
     if lost:
         err_console.print(f"[yellow]warning:[/yellow] {lost:,} records were dropped")
+    for name, info in (stats.get("exporters") or {}).items():
+        if info.get("failures") or info.get("spooled"):
+            err_console.print(
+                f"[yellow]warning:[/yellow] the {name} exporter failed; "
+                f"{int(info.get('spooled') or 0):,} records were spooled to "
+                f"{settings.spool_path} and are retried on the next run",
+                soft_wrap=True,
+            )
 
-    flag = f" --store {settings.store_url}" if custom_store and settings.store_url else ""
+    flag = ""
+    if custom_store and settings.store_url:
+        flag = escape(f" --store {_safe_url(settings.store_url)}")
     console.print("\n[bold]Next[/bold]")
     console.print(f"  tracehound sessions{flag}", soft_wrap=True)
     console.print(f"  tracehound traces{flag}", soft_wrap=True)
@@ -431,26 +467,30 @@ def traces(
         console.print(f"No traces{where}.")
         return
     wide = console.width >= 120  # narrow terminals get the essential columns only
-    table = Table(box=box.SIMPLE_HEAVY)
+    table = Table(box=box.SIMPLE_HEAVY, pad_edge=wide)
     table.add_column("Trace", style="bold", no_wrap=True, min_width=36)
     if wide:
         table.add_column("Started", no_wrap=True)
         table.add_column("Root")
     table.add_column("Status", no_wrap=True)
-    table.add_column("Duration", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("Duration", justify="right", no_wrap=True)
     table.add_column("Spans", justify="right", no_wrap=True)
-    table.add_column("Failed agents")
+    table.add_column("Failed agents", overflow="fold")
     for row in rows:
         failed = failures.get(row["trace_id"], [])
+        if not wide:  # agent names only
+            failed = [f.split(":", 1)[0] for f in failed]
         cells: list[Any] = [row["trace_id"]]
         if wide:
             root = row["name"]
             if row["agent_name"] and row["agent_name"] != root:
                 root += f" [{row['agent_name']}]"
             cells += [_fmt_time(row["start_time"], with_date=False), escape(root)]
+        cells.append(_status_text(row["status"]))
+        if wide:
+            cells.append(_fmt_ms(row["duration_ms"]))
         cells += [
-            _status_text(row["status"]),
-            _fmt_ms(row["duration_ms"]),
             f"{row['span_count']:,}",
             Text(", ".join(sorted(set(failed))), style="red") if failed else "",
         ]

@@ -498,6 +498,12 @@ class PsychologistAgent(StudioAgent):
         hits, took = self.vault_lookup(job, rng, f"scenes featuring {job.character}")
         return {"profile_found": profile is not None, "scenes": hits, "_simulated_ms": took}
 
+    def post_process(
+        self, job: Job, rng: random.Random, parsed: dict[str, Any], strategy: str
+    ) -> dict[str, Any]:
+        job.artifacts["character_analysis"] = parsed
+        return parsed
+
     def respond(self, job: Job, rng: random.Random, strategy: str) -> dict[str, Any]:
         return {
             "character": job.character,
@@ -560,6 +566,7 @@ class WriterAgent(StudioAgent):
     action_type = "create_content"
     # The writer's bandit picks the model: claude by default, gpt-4o when exploring.
     arms = ("claude-3-5-sonnet-20241022", "gpt-4o")
+    model = "claude-3-5-sonnet-20241022"
     stream = True
     max_tokens = 900
     call_reason = "Draft the {deliverable} about {subject}"

@@ -190,9 +190,9 @@ TOPICS: Final = (
 )
 
 _POSITIVE: Final = (
-    "Query asks for {topic}, which is squarely {domain}",
+    "Query asks for {topic}, which needs {domain}",
     "Request needs {domain} to deliver {topic}",
-    "{Topic} depends on {domain}; responding",
+    "{Topic} depends on {domain}",
 )
 _NEGATIVE: Final = (
     "Query is about {topic}, not {domain}",

@@ -25,7 +25,6 @@ class Recorder:
         self.events = 0
         self.metrics = 0
         self.span_kinds: Counter[str] = Counter()
-        self.statuses: Counter[str] = Counter()
         self.event_types: Counter[str] = Counter()
         self.failures: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.llm_calls = 0

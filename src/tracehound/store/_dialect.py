@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -116,7 +117,10 @@ class JsonDocument(TypeDecorator[Any]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if isinstance(value, str | bytes) and dialect.name != POSTGRESQL:
-            return orjson.loads(value)
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:  # e.g. an escaped lone surrogate written elsewhere
+                return json.loads(value)
         return value
 
 

@@ -143,7 +143,9 @@ class StoreReader:
 
     def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
         """The most recently active sessions, newest first, with record and error counts."""
-        query = select(sessions).order_by(sessions.c.last_seen_at.desc()).limit(limit)
+        query = (
+            select(sessions).order_by(sessions.c.last_seen_at.desc(), sessions.c.id).limit(limit)
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
             ids = [r["id"] for r in rows]

@@ -27,7 +27,13 @@ def dumps_json(value: Any) -> str:
     try:
         return _dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
     except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(value, default=repr, ensure_ascii=True)
+        pass
+    try:
+        text = json.dumps(value, default=repr, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):  # cycles, unsortable oddities
+        text = json.dumps(repr(value), ensure_ascii=False)
+    # Lone surrogates (not encodable as UTF-8) become "?".
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _time_expr(name: str, nullable: bool) -> str:

@@ -292,12 +292,13 @@ def test_per_agent_session_files(trace_dir: Path) -> None:
     none = event("system")
     export(trace_dir, [a1, a2, a3, b1, m, odd, none]).shutdown()
     agents = trace_dir / f"session_{SID}" / "agents"
-    assert ids(agents / "creator_001.log") == [a1.id, a2.id, a3.id]  # agent_id wins
+    assert ids(agents / "Creator.log") == [a1.id, a3.id]  # agent_name wins (metrics have only it)
+    assert ids(agents / "creator_001.log") == [a2.id]  # agent_id when there is no name
     assert ids(agents / "PsychologistAgent.log") == [b1.id, m.id]
     odd_name = safe_name("team/lead: ünï")
     assert re.fullmatch(r"team_lead_n-[0-9a-f]{8}", odd_name)
     assert ids(agents / f"{odd_name}.log") == [odd.id]
-    assert len(list(agents.iterdir())) == 3
+    assert len(list(agents.iterdir())) == 4
 
 
 def test_safe_name() -> None:

@@ -7,7 +7,7 @@ Layout under ``trace_dir`` (created on the first export)::
     ├── performance/performance.log  system/system.log        events/events.log
     ├── errors/errors.log          errors/errors.txt   (human-readable blocks with tracebacks)
     └── session_<session_id>/
-        ├── agents/<agent>.log     (every record of that agent: agent_id, else agent_name)
+        ├── agents/<agent>.log     (every record of that agent: agent_name, else agent_id)
         └── trace_summary.json     (written by shutdown() and write_summary())
 
 Every ``.log`` line is one JSON object in the seed-000 record format::
@@ -468,7 +468,7 @@ def encode_line(record: Record) -> bytes:
 def _error_block(rec: Record, level: str, ts: str, logger: str, message: str) -> bytes:
     """A human-readable block for ``errors/errors.txt``."""
     if type(rec) is Span:
-        agent = rec.agent_id or rec.agent_name
+        agent = rec.agent_name or rec.agent_id
         role = rec.agent_role
         etype, emsg, tb = (
             rec.error_type,
@@ -477,7 +477,7 @@ def _error_block(rec: Record, level: str, ts: str, logger: str, message: str) ->
         )
         ref = f"span {rec.id} trace {rec.trace_id}"
     elif type(rec) is Event:
-        agent = rec.agent_id or rec.agent_name
+        agent = rec.agent_name or rec.agent_id
         role = rec.agent_role
         data = rec.data or {}
         etype = _text(data.get("error_type") or data.get("exception_type"))
@@ -655,7 +655,7 @@ class FileExporter:
                     if over is not None:
                         cat = check(over) or cat
                 level, ts, line = _span_line(rec)
-                agent = rec.agent_id or rec.agent_name
+                agent = rec.agent_name or rec.agent_id
                 session = rec.session_id or sid
                 t0 = rec.start_time
                 end = rec.end_time
@@ -685,7 +685,7 @@ class FileExporter:
                     or rec.agent_role is not None,
                 )
                 level, ts, line = _event_line(rec, cat)
-                agent = rec.agent_id or rec.agent_name
+                agent = rec.agent_name or rec.agent_id
                 session = rec.session_id or sid
                 t0 = t1 = rec.timestamp
                 own = session == sid
@@ -928,12 +928,12 @@ def _error_entry(rec: Record, ts: str) -> dict[str, Any]:
     if type(rec) is Span:
         etype = rec.error_type or rec.status
         msg = rec.error_message or rec.status_message or rec.name
-        agent = rec.agent_id or rec.agent_name
+        agent = rec.agent_name or rec.agent_id
     elif type(rec) is Event:
         data = rec.data or {}
         etype = _text(data.get("error_type") or data.get("exception_type")) or rec.type
         msg = rec.message or _text(data.get("error_message")) or rec.name
-        agent = rec.agent_id or rec.agent_name
+        agent = rec.agent_name or rec.agent_id
     else:
         etype, msg, agent = "metric", rec.name, rec.agent_name
     return {
