@@ -397,7 +397,7 @@ def test_real_sinks_get_the_seed_000_tree_and_the_database(tmp_path: Path) -> No
         assert files and any(f.stat().st_size for f in files), category
     session_dir = trace_dir / f"session_{summary.session_id}"
     agent_logs = {p.stem for p in (session_dir / "agents").glob("*.log")}
-    assert {"planner_001", "writer_001", "publisher_001"} <= agent_logs
+    assert {"planner", "WriterAgent", "PublisherAgent"} <= agent_logs
     assert (session_dir / "trace_summary.json").is_file()
     json.loads((session_dir / "trace_summary.json").read_text())
     assert "Traceback (most recent call last)" in (trace_dir / "errors" / "errors.txt").read_text()
