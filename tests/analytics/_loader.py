@@ -16,11 +16,13 @@ def final_records(records: Sequence[Record]) -> list[Record]:
     for rec in records:
         key = (type(rec).__name__, rec.id)
         seen = out.get(key)
-        if seen is None:
+        if seen is None or (
+            isinstance(rec, Span)
+            and isinstance(seen, Span)
+            and seen.end_time is None
+            and rec.end_time is not None
+        ):
             out[key] = rec
-        elif isinstance(rec, Span) and isinstance(seen, Span):
-            if seen.end_time is None and rec.end_time is not None:
-                out[key] = rec
     return list(out.values())
 
 

@@ -71,7 +71,9 @@ def analytics_sqlite_url(
 @pytest.fixture(params=["sqlite", "postgresql"])
 def an(request: pytest.FixtureRequest) -> Iterator[ExecutionAnalytics]:
     """ExecutionAnalytics over the scenario, on each dialect."""
-    url: str = request.getfixturevalue(f"analytics_{'pg' if request.param == 'postgresql' else 'sqlite'}_url")
+    url: str = request.getfixturevalue(
+        f"analytics_{'pg' if request.param == 'postgresql' else 'sqlite'}_url"
+    )
     inst = ExecutionAnalytics(url, flush=False)
     yield inst
     inst.close()

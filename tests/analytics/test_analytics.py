@@ -15,7 +15,9 @@ from ._scenario import Facts
 
 
 def test_why_skipped_with_relevance(an: ExecutionAnalytics) -> None:
-    got = an.debug_why_agent_didnt_fire("PsychologistAgent", conversation_id="conv-2", vault_id="vault-1")
+    got = an.debug_why_agent_didnt_fire(
+        "PsychologistAgent", conversation_id="conv-2", vault_id="vault-1"
+    )
     assert got["status"] == "skipped"
     assert "skipped due to relevance check" in got["message"]
     assert "plot structure" in got["message"]
@@ -42,7 +44,10 @@ def test_why_fired_failed_and_never(an: ExecutionAnalytics) -> None:
     # the whole store: the agent fired somewhere
     assert an.debug_why_agent_didnt_fire("PsychologistAgent")["status"] == "fired"
     # a vault where nothing ran
-    assert an.debug_why_agent_didnt_fire("PsychologistAgent", vault_id="vault-9")["status"] == "never_invoked"
+    assert (
+        an.debug_why_agent_didnt_fire("PsychologistAgent", vault_id="vault-9")["status"]
+        == "never_invoked"
+    )
 
 
 def test_stage_timeline(an: ExecutionAnalytics, facts: Facts) -> None:
@@ -132,10 +137,14 @@ def test_slow_executions(an: ExecutionAnalytics, facts: Facts) -> None:
     slow = an.find_slow_executions(threshold_ms=25, vault_id="vault-1", hours=24)
     ids = [s["execution_id"] for s in slow]
     assert facts["timeout"] in ids and facts["orchestrator"] in ids
-    assert [s["duration_ms"] for s in slow] == sorted((s["duration_ms"] for s in slow), reverse=True)
+    assert [s["duration_ms"] for s in slow] == sorted(
+        (s["duration_ms"] for s in slow), reverse=True
+    )
     orch = next(s for s in slow if s["execution_id"] == facts["orchestrator"])
     assert orch["llm_latency_ms"] == pytest.approx(30.0, abs=1)
-    assert orch["overhead_ms"] == pytest.approx(orch["duration_ms"] - orch["llm_latency_ms"], abs=0.01)
+    assert orch["overhead_ms"] == pytest.approx(
+        orch["duration_ms"] - orch["llm_latency_ms"], abs=0.01
+    )
     timeout = next(s for s in slow if s["execution_id"] == facts["timeout"])
     assert timeout["llm_latency_ms"] is None and timeout["llm_calls"] == 0
     assert an.find_slow_executions(threshold_ms=60_000) == []
@@ -143,7 +152,9 @@ def test_slow_executions(an: ExecutionAnalytics, facts: Facts) -> None:
 
 def test_execution_and_logs(an: ExecutionAnalytics, facts: Facts) -> None:
     ex = an.get_execution(facts["failed"])
-    assert ex is not None and ex.status == "failed" and ex.error_message == "LLM returned invalid JSON"
+    assert (
+        ex is not None and ex.status == "failed" and ex.error_message == "LLM returned invalid JSON"
+    )
     assert an.get_execution("no-such-execution") is None
     full = an.get_execution_with_logs(facts["failed"])
     assert full is not None
@@ -163,9 +174,13 @@ def test_seed002_summary(an: ExecutionAnalytics) -> None:
     ex = s["execution_analytics"]
     # 5 seed-003 executions + planner, designer, coder
     assert ex["total_executions"] == 8
-    assert ex["status_counts"] == {"completed": 4, "failed": 2, "cancelled": 0, "skipped": 1, "timeout": 1} or ex[
-        "status_counts"
-    ] == {"completed": 4, "failed": 2, "skipped": 1, "timeout": 1}
+    assert ex["status_counts"] == {
+        "completed": 4,
+        "failed": 2,
+        "cancelled": 0,
+        "skipped": 1,
+        "timeout": 1,
+    } or ex["status_counts"] == {"completed": 4, "failed": 2, "skipped": 1, "timeout": 1}
     assert ex["agent_type_counts"]["PsychologistAgent"] == 2
     assert ex["agent_type_counts"]["planner"] == 1
     d = ex["duration_stats"]
@@ -211,7 +226,9 @@ def test_seed002_listings(an: ExecutionAnalytics, facts: Facts) -> None:
     assert len(coder) == 1 and coder[0]["error_message"] == "boom"
     assert an.get_executions(report_id="rep-1", include_llm_calls=True)[0]["llm_calls"] is not None
     calls = an.get_llm_calls(model_id="custom-llm-x")
-    assert len(calls) == 1 and calls[0]["total_cost"] is None and calls[0]["cost_source"] == "unknown"
+    assert (
+        len(calls) == 1 and calls[0]["total_cost"] is None and calls[0]["cost_source"] == "unknown"
+    )
     assert an.get_execution_logs("unknown-execution") == []
 
 
@@ -227,7 +244,15 @@ def test_agent_metrics_per_window(an: ExecutionAnalytics) -> None:
     plot = [r for r in rows if r["agent_name"] == "PlotAgent"]
     assert plot[0]["common_errors"] == [{"error_type": "ValueError", "count": 1}]
     assert an.agent_names() == sorted(
-        ["OrchestratorAgent", "PlotAgent", "PsychologistAgent", "SlowAgent", "coder", "designer", "planner"]
+        [
+            "OrchestratorAgent",
+            "PlotAgent",
+            "PsychologistAgent",
+            "SlowAgent",
+            "coder",
+            "designer",
+            "planner",
+        ]
     )
 
 

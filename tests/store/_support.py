@@ -88,3 +88,89 @@ def make_metric(**fields: Any) -> Metric:
     }
     values.update(fields)
     return Metric(**values)
+
+
+def rich_records() -> list[Record]:
+    llm = make_span(
+        id="llm-1",
+        trace_id="exec_abc123_1704067200",
+        parent_id="agent-1",
+        kind="llm",
+        name="chat gpt-4o ✨",
+        start_time=T0 + 1_000,
+        end_time=T0 + 2_501_000,
+        duration_ms=2.5,
+        agent_name="PsychologistAgent",
+        agent_role="assistant",
+        agent_id="creator_001",
+        conversation_id="conv-1",
+        user_id="user-ü",
+        status_message="ok",
+        input=[
+            {"role": "system", "content": "Tu es prudent. 日本語 🚀"},
+            {"role": "user", "content": "x" * 5000},
+        ],
+        output="réponse — “quoted” \u200b zero-width, עברית",
+        attributes={
+            "call_type": "inference_stream",
+            "nested": {"list": [1, 2.5, None, True, {"deep": ["a"]}], "empty": {}},
+            "unicode_ключ": "значение",
+        },
+        provider="openai",
+        model="gpt-4o",
+        input_tokens=812,
+        output_tokens=143,
+        cached_tokens=0,
+        reasoning_tokens=12,
+        total_tokens=955,
+        input_cost=0.00203,
+        output_cost=0.00143,
+        total_cost=0.00346,
+        cost_source="genai-prices",
+        is_streaming=True,
+        chunks_count=37,
+        time_to_first_token_ms=212.5,
+    )
+    agent = make_span(
+        id="agent-1",
+        trace_id="exec_abc123_1704067200",
+        kind="agent",
+        name="PsychologistAgent",
+        status="failed",
+        input=42,
+        output=None,
+        error_type="ValueError",
+        error_message="bad input",
+        error_traceback='Traceback (most recent call last):\n  File "x.py", line 1\nValueError',
+        is_streaming=False,
+    )
+    running = make_span(id="run-1", status="running", end_time=None, duration_ms=None)
+    scalar_inputs = [
+        make_span(id=f"in-{i}", input=value, output=value)
+        for i, value in enumerate(["text", 3.25, False, [], "", 0])
+    ]
+    event = make_event(
+        id="ev-1",
+        trace_id="exec_abc123_1704067200",
+        span_id="agent-1",
+        type="decision",
+        name="route",
+        level="WARNING",
+        agent_name="planner",
+        agent_role="router",
+        agent_id="r-1",
+        message="chose researcher 🧭",
+        data={"target": "researcher", "scores": [0.1, 0.9]},
+    )
+    bare_event = make_event(id="ev-2", trace_id=None, data={})
+    metric = make_metric(
+        id="m-1",
+        unit="ms",
+        tags={"route": "/chat", "ok": True},
+        trace_id="exec_abc123_1704067200",
+        span_id="llm-1",
+        agent_name="planner",
+        value=-0.125,
+    )
+    bare_metric = make_metric(id="m-2")
+    return [llm, agent, running, *scalar_inputs, event, bare_event, metric, bare_metric]

@@ -14,6 +14,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tracehound.model import Span, new_id
 from tracehound.store._sqlite import SQLiteExporter
@@ -30,7 +31,7 @@ def make_batch(size: int, session_id: str, t0: int) -> list[Span]:
             trace_id, root = new_id(), new_id()
         start = t0 + i * 1_000_000
         end = start + 250_000_000 + i * 1000
-        common = dict(
+        common: dict[str, Any] = dict(
             id=root if i % 50 == 0 else new_id(),
             trace_id=trace_id,
             parent_id=None if i % 50 == 0 else root,

@@ -9,9 +9,8 @@ import pytest
 from tracehound.model import Record
 from tracehound.store import StoreReader
 
-from ._support import T0, make_event, make_metric, make_span
+from ._support import T0, make_event, make_metric, make_span, rich_records
 from .conftest import Writer
-from .test_sqlite_exporter import rich_records
 
 S = 10**9
 
@@ -50,9 +49,9 @@ def two_traces() -> list[Record]:
 def test_round_trip_field_by_field(reader: StoreReader, writer: Writer) -> None:
     records = rich_records()
     writer(records)
-    stored = {
-        r.id: r for r in [*reader.iter_spans(), *reader.iter_events(), *reader.iter_metrics()]
-    }
+    stored: dict[str, Record] = {}
+    for found in (reader.iter_spans(), reader.iter_events(), reader.iter_metrics()):
+        stored.update((r.id, r) for r in found)
     assert len(stored) == len(records)
     for record in records:
         assert stored[record.id] == record, record.id

@@ -7,7 +7,7 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,7 +15,7 @@ import orjson
 
 from ..exceptions import ValidationError
 from ..model import Event, Record, Span
-from ._items import ERROR_LEVELS, FAILED, iso, item, normalize_message
+from ._items import ERROR_LEVELS, FAILED, error_signature, iso, item, normalize_message, short_type
 from ._source import Progress, RecordSource, open_source
 from ._summary import AgentStats, Series, Summary, summarize
 
@@ -23,6 +23,16 @@ __all__ = ["LogAnalyzer"]
 
 _NS: Final = 1_000_000_000
 _WINDOWS: Final = 10
+_TYPE_BONUS: Final = {
+    "state_change": 1.0,
+    "decision": 1.0,
+    "action": 0.5,
+    "learning.update": 0.5,
+    "content": 0.5,
+    "system": 0.5,
+    "milestone": 0.5,
+    "alert": 1.0,
+}
 
 
 def _r(value: float | None, digits: int = 6) -> float | None:
@@ -45,7 +55,8 @@ def _most(counter: Counter[str]) -> str | None:
 def _check_agent(agent_id: Any) -> str:
     if not isinstance(agent_id, str) or not agent_id:
         raise ValidationError(
-            f"agent_id: expected a non-empty string, got {type(agent_id).__name__}", field="agent_id"
+            f"agent_id: expected a non-empty string, got {type(agent_id).__name__}",
+            field="agent_id",
         )
     return agent_id
 
@@ -148,9 +159,13 @@ class LogAnalyzer:
         source: RecordSource | None = None,
     ) -> None:
         if progress is not None and not callable(progress):
-            raise ValidationError("progress: expected a callable progress(done, total)", field="progress")
+            raise ValidationError(
+                "progress: expected a callable progress(done, total)", field="progress"
+            )
         self.source: RecordSource = (
-            source if source is not None else open_source(session, trace_dir=trace_dir, store=store, session_id=session_id)
+            source
+            if source is not None
+            else open_source(session, trace_dir=trace_dir, store=store, session_id=session_id)
         )
         self.progress = progress
         self._summary: Summary | None = None
@@ -197,11 +212,31 @@ class LogAnalyzer:
         merged = AgentStats()
         for key in keys:
             a = s.agents[key]
-            for name in ("events", "spans", "metrics", "state_changes", "learning_updates", "interactions",
-                         "warnings", "steps", "policy_updates"):
+            for name in (
+                "events",
+                "spans",
+                "metrics",
+                "state_changes",
+                "learning_updates",
+                "interactions",
+                "warnings",
+                "steps",
+                "policy_updates",
+            ):
                 setattr(merged, name, getattr(merged, name) + getattr(a, name))
-            for name in ("event_types", "levels", "action_counts", "decision_types", "content_types", "roles",
-                         "ids", "span_kinds", "action_status", "learning_types"):
+            for name in (
+                "event_types",
+                "levels",
+                "action_counts",
+                "decision_types",
+                "content_types",
+                "roles",
+                "ids",
+                "span_kinds",
+                "action_status",
+                "run_status",
+                "learning_types",
+            ):
                 getattr(merged, name).update(getattr(a, name))
             for ts in (a.first, a.last):
                 if ts is not None:
@@ -210,7 +245,9 @@ class LogAnalyzer:
                 cur, new = getattr(merged, name), getattr(a, name)
                 if new is not None and (cur is None or new[:2] > cur[:2]):
                     setattr(merged, name, new)
-            if a.last_step is not None and (merged.last_step is None or a.last_step > merged.last_step):
+            if a.last_step is not None and (
+                merged.last_step is None or a.last_step > merged.last_step
+            ):
                 merged.last_step = a.last_step
             for src, dst in ((a.rewards, merged.rewards), (a.explore, merged.explore)):
                 dst.ts.extend(src.ts)
@@ -238,7 +275,9 @@ class LogAnalyzer:
             "traces": s.root_spans,
             "first": iso(first) if first is not None else None,
             "last": iso(last) if last is not None else None,
-            "duration_s": _r((last - first) / _NS, 3) if first is not None and last is not None else 0.0,
+            "duration_s": _r((last - first) / _NS, 3)
+            if first is not None and last is not None
+            else 0.0,
             "agents": sorted(s.agents),
             "errors": len(s.errors),
             "event_types": _top(s.event_types),
@@ -264,6 +303,7 @@ class LogAnalyzer:
         for (name, status), n in sorted(a.action_status.items()):
             actions.setdefault(name, {})[status] = n
         error_messages = Counter(normalize_message(str(e.get("message") or "")) for e in errors)
+        error_types = Counter(short_type(e.get("error_type")) or str(e.get("type")) for e in errors)
         return {
             "agent_id": agent_id,
             "found": bool(keys),
@@ -280,6 +320,8 @@ class LogAnalyzer:
             "errors": len(errors),
             "warnings": a.warnings,
             "error_messages": sorted(error_messages.items(), key=lambda kv: (-kv[1], kv[0]))[:5],
+            "error_types": _top(error_types),
+            "runs": _top(a.run_status),
             "state_changes": a.state_changes,
             "content_generated": sum(a.content_types.values()),
             "content_types": _top(a.content_types),
@@ -291,10 +333,14 @@ class LogAnalyzer:
             "first_seen": iso(a.first) if a.first is not None else None,
             "last_seen": iso(a.last) if a.last is not None else None,
             "last_action": (
-                {"timestamp": iso(a.last_action[0]), "action_type": a.last_action[2]} if a.last_action else None
+                {"timestamp": iso(a.last_action[0]), "action_type": a.last_action[2]}
+                if a.last_action
+                else None
             ),
             "last_content": (
-                {"timestamp": iso(a.last_content[0]), "content_type": a.last_content[2]} if a.last_content else None
+                {"timestamp": iso(a.last_content[0]), "content_type": a.last_content[2]}
+                if a.last_content
+                else None
             ),
             "last_error": errors[-1] if errors else None,
         }
@@ -345,9 +391,12 @@ class LogAnalyzer:
             "metrics": metrics,
             "convergence": {
                 "metrics": convergence,
-                "converged_metrics": sorted(k for k, v in convergence.items() if v.get("converged")),
+                "converged_metrics": sorted(
+                    k for k, v in convergence.items() if v.get("converged")
+                ),
                 "signals": [
-                    {k: (iso(v) if k == "timestamp_ns" else v) for k, v in c.items() if k != "id"} for c in signals
+                    {k: (iso(v) if k == "timestamp_ns" else v) for k, v in c.items() if k != "id"}
+                    for c in signals
                 ],
             },
             "learning_updates": a.learning_updates,
@@ -391,19 +440,23 @@ class LogAnalyzer:
             "by_agent": _top(by_agent),
             "by_level": _top(by_level),
             "by_logger": _top(by_logger),
-            "by_time": [{"minute": iso(m * 60 * _NS), "count": n} for m, n in sorted(by_minute.items())],
+            "by_time": [
+                {"minute": iso(m * 60 * _NS), "count": n} for m, n in sorted(by_minute.items())
+            ],
             "peak_minute": {"minute": iso(peak[0] * 60 * _NS), "count": peak[1]} if peak else None,
             "error_rate_per_minute": _r(len(errors) / minutes, 3) if errors else 0.0,
             "first_error": errors[0]["timestamp"] if errors else None,
             "last_error": errors[-1]["timestamp"] if errors else None,
-            "recurring": [m for m, n in sorted(messages.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 3][:10],
+            "recurring": [
+                m for m, n in sorted(messages.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 3
+            ][:10],
         }
 
     def analyze_interactions(self) -> dict[str, Any]:
         """``total_interactions``, types, ``top_viral_content`` (by reach, reshares, shares),
         ``cascades``, social connections, collaborations and the most interacting pairs."""
         s = self.summary()
-        content = []
+        content: list[dict[str, Any]] = []
         for cid, c in s.content.items():
             content.append(
                 {
@@ -418,8 +471,15 @@ class LogAnalyzer:
                     "max_depth": c.max_depth,
                 }
             )
-        content.sort(key=lambda r: (-r["reach"], -(r["reshares"] + r["shares"]), -r["interactions"], r["content_id"]))
-        cascades = [
+        content.sort(
+            key=lambda r: (
+                -r["reach"],
+                -(r["reshares"] + r["shares"]),
+                -r["interactions"],
+                r["content_id"],
+            )
+        )
+        cascades: list[dict[str, Any]] = [
             {
                 "content_id": cid,
                 "origin_agent": _most(c.owners),
@@ -452,7 +512,7 @@ class LogAnalyzer:
     def analyze_performance(self) -> dict[str, Any]:
         """Measured operations (spans of kind ``operation``) by total time, and metrics."""
         s = self.summary()
-        ops = [
+        ops: list[dict[str, Any]] = [
             {
                 "operation": name,
                 "count": int(v[0]),
@@ -477,11 +537,15 @@ class LogAnalyzer:
         }
         return {"operations": ops, "bottlenecks": ops[:5], "metrics": metrics}
 
-    def trace_agent_journey(self, agent_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    def trace_agent_journey(
+        self, agent_id: str, *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Every event and span of an agent in time order (``timestamp``, ``message``, ``type``,
         ``level``, ``data``…); with ``limit``, the last ``limit`` of them."""
         agent_id = _check_agent(agent_id)
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
             raise ValidationError("limit: expected a non-negative integer", field="limit")
         keys = set(self.summary().keys_for(agent_id)) | {agent_id}
         found: list[dict[str, Any]] = []
@@ -499,7 +563,9 @@ class LogAnalyzer:
             if not isinstance(error.get("timestamp_ns"), int):
                 if isinstance(error.get("id"), str):
                     return self._resolve_error(error["id"])
-                raise ValidationError("error: a mapping needs 'timestamp_ns' (use get_errors())", field="error")
+                raise ValidationError(
+                    "error: a mapping needs 'timestamp_ns' (use get_errors())", field="error"
+                )
             return dict(error)
         if isinstance(error, Event | Span):
             return item(error)
@@ -507,7 +573,9 @@ class LogAnalyzer:
             for e in self.summary().errors:
                 if e["id"] == error:
                     return e
-            raise ValidationError(f"error: no error with id {error!r} in this session", field="error")
+            raise ValidationError(
+                f"error: no error with id {error!r} in this session", field="error"
+            )
         raise ValidationError(
             f"error: expected an error from get_errors(), an id or a record, got {type(error).__name__}",
             field="error",
@@ -531,8 +599,14 @@ class LogAnalyzer:
         enclosing the error, same agent, an agent that interacted with it, earlier errors and
         warnings, state changes and decisions, closeness in time. System-wide warnings (no
         agent) are candidates too."""
-        if isinstance(lookback_seconds, bool) or not isinstance(lookback_seconds, int | float) or lookback_seconds <= 0:
-            raise ValidationError("lookback_seconds: expected a positive number", field="lookback_seconds")
+        if (
+            isinstance(lookback_seconds, bool)
+            or not isinstance(lookback_seconds, int | float)
+            or lookback_seconds <= 0
+        ):
+            raise ValidationError(
+                "lookback_seconds: expected a positive number", field="lookback_seconds"
+            )
         if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
             raise ValidationError("limit: expected a positive integer", field="limit")
         err = self._resolve_error(error)
@@ -552,7 +626,9 @@ class LogAnalyzer:
             ancestors.add(node)
             parent = spans.get(node)
             node = parent.parent_id if parent is not None else None
-        out = []
+        target_sig = error_signature(err)
+        target_type = target_sig[0]
+        out: list[dict[str, Any]] = []
         for rec in window:
             if rec.id == err["id"] or type(rec) not in (Event, Span):
                 continue
@@ -563,50 +639,87 @@ class LogAnalyzer:
             reasons: list[str] = []
             score = 0.0
             related = False
-            if trace_id is not None and it.get("trace_id") == trace_id:
-                score += 3.0
+            same_trace = trace_id is not None and it.get("trace_id") == trace_id
+            encloses = it["record"] == "span" and it["id"] in ancestors
+            if same_trace:
+                score += 2.0
                 related = True
                 reasons.append("same trace")
-            if it["record"] == "span" and it["id"] in ancestors:
-                score += 2.0
+            if encloses:
+                score += 1.0
                 related = True
                 reasons.append(f"encloses the error ({it.get('kind')} {it['name']})")
             who = it.get("agent")
             if who is not None and who in keys:
-                score += 2.5
+                score += 1.5
                 related = True
                 reasons.append(f"same agent ({who})")
             elif who is not None and who in partners:
                 types = ", ".join(sorted(partners[who])) or "interaction"
-                score += 1.5
+                score += 1.0
                 related = True
                 reasons.append(f"{who} interacted with {agent} ({types})")
             level = it.get("level")
-            if level in ERROR_LEVELS or it.get("status") in FAILED:
-                score += 2.0
-                reasons.append("earlier error" if it["record"] == "event" else "failed span")
+            is_error = level in ERROR_LEVELS or it.get("status") in FAILED
+            if is_error and not encloses:
+                score += 3.0
+                if it["record"] == "span":
+                    reasons.append(
+                        "failed span" if not same_trace else "failed step in the same trace"
+                    )
+                else:
+                    reasons.append("earlier error")
+                if target_type is not None and short_type(it.get("error_type")) == target_type:
+                    score += 1.5
+                    reasons.append(
+                        f"same error type ({target_type})"
+                        if not same_trace
+                        else f"{target_type} raised here"
+                    )
             elif level == "WARNING":
-                score += 1.0
+                score += 2.0
                 reasons.append("warning")
             if not related:
                 if who is None and level in ("WARNING", "ERROR", "CRITICAL"):
                     reasons.append("system-wide")
                 else:
                     continue
-            kind_bonus = {"state_change": 0.75, "decision": 0.75, "action": 0.5, "learning.update": 0.5,
-                          "content": 0.25, "system": 0.25, "milestone": 0.25}.get(it["type"], 0.0)
-            if kind_bonus:
-                score += kind_bonus
+            bonus = _TYPE_BONUS.get(it["type"], 0.0)
+            if (
+                it["record"] == "event"
+                and it["type"] == "log"
+                and not is_error
+                and level != "WARNING"
+            ):
+                bonus = 0.25
+            if bonus:
+                score += bonus
                 reasons.append(it["type"].replace("_", " "))
             before = (t - ts) / _NS
-            closeness = max(0.0, 1.0 - before / lookback_seconds)
-            score += closeness
+            score += max(0.0, 1.0 - before / lookback_seconds)
             reasons.append(f"{before:.3f}s before the error")
             it["score"] = round(score, 3)
             it["reasons"] = reasons
             it["reason"] = "; ".join(reasons)
             it["seconds_before"] = round(before, 6)
             out.append(it)
+        # one failure reported by several records (a failed tool span, its failed parent
+        # stage, the error event) is one candidate: the best-scored (innermost on ties)
+        best: dict[tuple[Any, ...], dict[str, Any]] = {}
+        rest: list[dict[str, Any]] = []
+        for c in out:
+            if c.get("error_type") is None and c.get("error_message") is None:
+                rest.append(c)
+                continue
+            group = (c.get("trace_id"), *error_signature(c))
+            cur = best.get(group)
+            if cur is None or (c["score"], c["timestamp_ns"], c["id"]) > (
+                cur["score"],
+                cur["timestamp_ns"],
+                cur["id"],
+            ):
+                best[group] = c
+        out = rest + list(best.values())
         out.sort(key=lambda c: (-c["score"], c["seconds_before"], c["id"]))
         out = out[:limit]
         for rank, c in enumerate(out, 1):
@@ -621,7 +734,9 @@ class LogAnalyzer:
         target = Path(path)
         report = self.as_dict()
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str))
+        target.write_bytes(
+            orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
+        )
         return target
 
     def as_dict(self, *, errors: int = 50) -> dict[str, Any]:
@@ -629,8 +744,12 @@ class LogAnalyzer:
         s = self.summary()
         agents = self.agents()
         learning = {
-            a: self.analyze_learning_progress(a) for a in agents if s.agents[a].steps or len(s.agents[a].rewards)
-            or len(s.agents[a].explore) or s.agents[a].learning_updates
+            a: self.analyze_learning_progress(a)
+            for a in agents
+            if s.agents[a].steps
+            or len(s.agents[a].rewards)
+            or len(s.agents[a].explore)
+            or s.agents[a].learning_updates
         }
         recent = self.get_errors()[-errors:]
         causes = self.find_causality_chain(recent[-1]) if recent else []
@@ -645,4 +764,3 @@ class LogAnalyzer:
             "interactions": self.analyze_interactions(),
             "performance": self.analyze_performance(),
         }
-

@@ -8,7 +8,18 @@ from typing import Any, Final
 
 from ..model import Event, Metric, Record, Span
 
-__all__ = ["ERROR_LEVELS", "FAILED", "agent_key", "clock", "iso", "item", "normalize_message", "span_message"]
+__all__ = [
+    "ERROR_LEVELS",
+    "FAILED",
+    "agent_key",
+    "clock",
+    "error_signature",
+    "iso",
+    "item",
+    "normalize_message",
+    "short_type",
+    "span_message",
+]
 
 ERROR_LEVELS: Final = frozenset({"ERROR", "CRITICAL"})
 FAILED: Final = frozenset({"failed", "timeout"})
@@ -42,6 +53,20 @@ def normalize_message(text: str) -> str:
     text = _UUID.sub("<id>", text)
     text = _HEX.sub("<hex>", text)
     return _NUM.sub("<n>", text)[:300]
+
+
+def short_type(error_type: Any) -> str | None:
+    """An exception type without its module (``json.decoder.JSONDecodeError`` →
+    ``JSONDecodeError``)."""
+    if not isinstance(error_type, str) or not error_type:
+        return None
+    return error_type.rsplit(".", 1)[-1]
+
+
+def error_signature(it: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(short error type, error message) of an error item: what makes two records report
+    the same failure."""
+    return short_type(it.get("error_type")), it.get("error_message")
 
 
 def agent_key(rec: Record) -> str | None:

@@ -4,24 +4,131 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from ..exceptions import ValidationError
 from ._analyzer import LogAnalyzer
-from ._items import clock, normalize_message
+from ._items import clock
 
 __all__ = ["Report", "analyze_session", "debug_issue", "parse_description"]
 
 _NS: Final = 1_000_000_000
 
 _STOP: Final = frozenset(
-    """a an the is are was were be been being of to in on at for from by with without and or but
-    not no nor it its this that these those i we you he she they them his her our your their my
-    me us do does did doing done have has had having can could should would will shall may might
-    must just very too also so than then there here when while why how what which who whom
-    after before during since until about into over under again once any all some each every
-    agent agents issue problem session seems seem keep keeps kept getting get got""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "with",
+        "without",
+        "and",
+        "or",
+        "but",
+        "not",
+        "no",
+        "nor",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "them",
+        "his",
+        "her",
+        "our",
+        "your",
+        "their",
+        "my",
+        "me",
+        "us",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "done",
+        "have",
+        "has",
+        "had",
+        "having",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "just",
+        "very",
+        "too",
+        "also",
+        "so",
+        "than",
+        "then",
+        "there",
+        "here",
+        "when",
+        "while",
+        "why",
+        "how",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "after",
+        "before",
+        "during",
+        "since",
+        "until",
+        "about",
+        "into",
+        "over",
+        "under",
+        "again",
+        "once",
+        "any",
+        "all",
+        "some",
+        "each",
+        "every",
+        "agent",
+        "agents",
+        "issue",
+        "problem",
+        "session",
+        "seems",
+        "seem",
+        "keep",
+        "keeps",
+        "kept",
+        "getting",
+        "get",
+        "got",
+    ]
 )
 _ERROR_WORDS: Final = {
     "error": "error",
@@ -52,10 +159,10 @@ _ERROR_WORDS: Final = {
     "lost": "missing",
     "wrong": "wrong",
     "invalid": "wrong",
-    "not": "not",
-    "never": "not",
-    "stopped": "not",
-    "nothing": "not",
+    "not": "not happening",
+    "never": "not happening",
+    "stopped": "not happening",
+    "nothing": "not happening",
 }
 _SYMPTOM_TOPICS: Final = {
     "content": "content",
@@ -81,9 +188,15 @@ _SYMPTOM_TOPICS: Final = {
     "timeout": "performance",
     "performance": "performance",
 }
-_TIME: Final = re.compile(r"\b(?:at|around|about|after|before|since)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\b")
-_ISO: Final = re.compile(r"\b(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)\b")
-_LAST: Final = re.compile(r"\blast\s+(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\b", re.I)
+_TIME: Final = re.compile(
+    r"\b(?:at|around|about|after|before|since)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\b"
+)
+_ISO: Final = re.compile(
+    r"\b(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)\b"
+)
+_LAST: Final = re.compile(
+    r"\blast\s+(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\b", re.I
+)
 _WORD: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]|[A-Za-z]")
 _AGENT_LIKE: Final = re.compile(r"\b[A-Za-z][A-Za-z]*[_-]\d+\b|\b[A-Za-z]+Agent\b")
 
@@ -157,7 +270,9 @@ def analyze_session(
         lines.append("")
         lines.append(f"Agents ({len(agents)})")
         width = max(len(a) for a in agents)
-        lines.append(f"  {'agent'.ljust(width)}  {'role':<12} {'logs':>7} {'actions':>8} {'decisions':>9} {'errors':>6}  last seen")
+        lines.append(
+            f"  {'agent'.ljust(width)}  {'role':<12} {'logs':>7} {'actions':>8} {'decisions':>9} {'errors':>6}  last seen"
+        )
         for name, act in sorted(agents.items(), key=lambda kv: (-kv[1]["total_logs"], kv[0])):
             actions = sum(act["action_counts"].values())
             lines.append(
@@ -179,7 +294,9 @@ def analyze_session(
         )
     else:
         lines.append("Errors: none")
-    learners = [a for a in agents if an.summary().agents[a].steps or len(an.summary().agents[a].rewards)]
+    learners = [
+        a for a in agents if an.summary().agents[a].steps or len(an.summary().agents[a].rewards)
+    ]
     if learners:
         lines.append("")
         lines.append("Learning")
@@ -214,7 +331,9 @@ def analyze_session(
             )
     if patterns["total_errors"]:
         lines.append("")
-        lines.append('Next: tracehound errors · tracehound debug "<what went wrong>" · tracehound journey <agent>')
+        lines.append(
+            'Next: tracehound errors · tracehound debug "<what went wrong>" · tracehound journey <agent>'
+        )
     data = {
         "overview": ov,
         "agents": agents,
@@ -246,14 +365,16 @@ def _parse_times(text: str, first_ns: int | None, last_ns: int | None) -> tuple[
             dt = None
         if dt is not None:
             if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=timezone.utc)
+                dt = dt.replace(tzinfo=UTC)
             center = int(dt.timestamp()) * _NS + dt.microsecond * 1000
             return center - 120 * _NS, center + 120 * _NS
     m3 = _TIME.search(text)
     if m3:
         hh, mm, ss = int(m3.group(1)), int(m3.group(2)), int(m3.group(3) or 0)
         if hh < 24 and mm < 60 and ss < 60:
-            day = datetime.fromtimestamp(first_ns / _NS, tz=timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+            day = datetime.fromtimestamp(first_ns / _NS, tz=UTC).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
             for offset in (0, 1):
                 dt = day + timedelta(days=offset, hours=hh, minutes=mm, seconds=ss)
                 center = int(dt.timestamp()) * _NS
@@ -321,7 +442,8 @@ def parse_description(description: str, analyzer: LogAnalyzer) -> dict[str, Any]
 
 def _relevance(err: dict[str, Any], parsed: dict[str, Any]) -> float:
     text = " ".join(
-        str(err.get(k) or "") for k in ("message", "error_type", "error_message", "name", "event_type")
+        str(err.get(k) or "")
+        for k in ("message", "error_type", "error_message", "name", "event_type")
     ).lower()
     data = err.get("data")
     if isinstance(data, dict):
@@ -359,7 +481,9 @@ def debug_issue(
     parsed = parse_description(description, an)
     window = parsed["window"]
     lines: list[str] = [f'Debug report: "{description.strip()}"']
-    lines.append(f"Session {ov['session_id'] or '?'} ({ov['source']}: {ov['location']}), {ov['records']:,} records")
+    lines.append(
+        f"Session {ov['session_id'] or '?'} ({ov['source']}: {ov['location']}), {ov['records']:,} records"
+    )
     if ov["first"]:
         lines.append(f"  {ov['first'][:19].replace('T', ' ')} → {ov['last'][11:19]} UTC")
     understood = []
@@ -371,9 +495,18 @@ def debug_issue(
         understood.append("about " + ", ".join(parsed["topics"]))
     if window:
         understood.append(f"time {clock(window[0])}–{clock(window[1])} UTC")
-    lines.append("Understood: " + ("; ".join(understood) if understood else "no agent or time named — looking at the whole session"))
+    lines.append(
+        "Understood: "
+        + (
+            "; ".join(understood)
+            if understood
+            else "no agent or time named — looking at the whole session"
+        )
+    )
     for name in parsed["unknown_agents"]:
-        lines.append(f"  ! no agent named {name!r} in this session (agents: {', '.join(ov['agents'][:10]) or 'none'})")
+        lines.append(
+            f"  ! no agent named {name!r} in this session (agents: {', '.join(ov['agents'][:10]) or 'none'})"
+        )
 
     # the agents' activity
     notes: list[str] = []
@@ -386,6 +519,24 @@ def debug_issue(
             f"Agent {agent} ({act['agent_role'] or '-'}): {act['total_logs']:,} logs, {act['errors']} errors, "
             f"{act['warnings']} warnings; active {_ts_clock(act['first_seen'])}–{_ts_clock(act['last_seen'])}"
         )
+        runs = act["runs"]
+        if runs:
+            total_runs = sum(runs.values())
+            bad_runs = runs.get("failed", 0) + runs.get("timeout", 0)
+            lines.append(
+                f"  runs: {total_runs} (" + ", ".join(f"{n} {k}" for k, n in runs.items()) + ")"
+            )
+            if bad_runs:
+                notes.append(f"{agent}: {bad_runs} of {total_runs} runs failed")
+        if act["errors"]:
+            types = act["error_types"]
+            lines.append("  error types: " + ", ".join(f"{k} ×{v}" for k, v in types.items()))
+            top_type, top_n = next(iter(types.items()))
+            if top_n >= 2:
+                notes.append(
+                    f"{agent}: {top_type} happened {top_n} times — a recurring failure: fix its cause "
+                    "(see the causal chain) rather than retrying"
+                )
         if act["action_counts"]:
             parts = []
             for name, n in list(act["action_counts"].items())[:6]:
@@ -399,24 +550,39 @@ def debug_issue(
                         notes.append(f"{agent}: {bad} of {sum(st.values())} {name} actions failed")
                 parts.append(f"{name} ×{n}{extra}")
             lines.append("  actions: " + ", ".join(parts))
-        else:
+        elif not runs:
             lines.append("  actions: none recorded")
-            notes.append(f"{agent} recorded no actions")
+            notes.append(f"{agent} recorded no actions or runs")
         if act["decisions"]:
-            lines.append("  decisions: " + ", ".join(f"{k} ×{v}" for k, v in list(act["decision_types"].items())[:6]))
+            lines.append(
+                "  decisions: "
+                + ", ".join(f"{k} ×{v}" for k, v in list(act["decision_types"].items())[:6])
+            )
         content = act["content_generated"]
         lc = act["last_content"]
         lines.append(
-            f"  content generated: {content}" + (f" (last {lc['content_type']} at {_ts_clock(lc['timestamp'])})" if lc else "")
+            f"  content generated: {content}"
+            + (f" (last {lc['content_type']} at {_ts_clock(lc['timestamp'])})" if lc else "")
         )
         if "content" in parsed["topics"]:
-            tries = sum(n for k, n in act["action_counts"].items() if "content" in k or "create" in k or "generat" in k)
+            tries = sum(
+                n
+                for k, n in act["action_counts"].items()
+                if "content" in k or "create" in k or "generat" in k
+            )
             if content == 0:
-                notes.append(f"{agent} generated no content at all" + (f" in {tries} attempts" if tries else ""))
+                notes.append(
+                    f"{agent} generated no content at all"
+                    + (f" in {tries} attempts" if tries else "")
+                )
             elif tries > content:
-                notes.append(f"{agent}: {tries} content actions but only {content} pieces of content generated")
+                notes.append(
+                    f"{agent}: {tries} content actions but only {content} pieces of content generated"
+                )
             if lc and ov["last"] and act["last_seen"] and act["last_seen"] > lc["timestamp"]:
-                notes.append(f"{agent}: no content since {_ts_clock(lc['timestamp'])} (still active until {_ts_clock(act['last_seen'])})")
+                notes.append(
+                    f"{agent}: no content since {_ts_clock(lc['timestamp'])} (still active until {_ts_clock(act['last_seen'])})"
+                )
         if "learning" in parsed["topics"]:
             lp = an.analyze_learning_progress(agent)
             lines.append(
@@ -443,7 +609,9 @@ def debug_issue(
                 partners.update(an.interacting_agents(agent))
             scoped = [e for e in errors if e.get("agent") in partners]
             if scoped:
-                notes.append("no errors of the agent itself; showing errors of agents it interacted with")
+                notes.append(
+                    "no errors of the agent itself; showing errors of agents it interacted with"
+                )
         if not scoped:
             scoped = [e for e in errors if e.get("agent") is None]
     else:
@@ -462,13 +630,17 @@ def debug_issue(
         lines.append(f"Related errors ({len(ranked)}, most relevant first):")
         for e in ranked[:8]:
             where = f" [{e.get('event_type') or e.get('type')}]"
-            lines.append(f"  {_ts_clock(e['timestamp'])} {e['level']} {e.get('agent') or '-'}{where} {e.get('message')}")
+            lines.append(
+                f"  {_ts_clock(e['timestamp'])} {e['level']} {e.get('agent') or '-'}{where} {e.get('message')}"
+            )
         if len(ranked) > 8:
             lines.append(f"  … {len(ranked) - 8} more (tracehound errors)")
     else:
         lines.append("Related errors: none")
         if parsed["agents"] and errors:
-            lines.append(f"  (the session has {len(errors)} errors of other agents: tracehound errors)")
+            lines.append(
+                f"  (the session has {len(errors)} errors of other agents: tracehound errors)"
+            )
 
     chain: list[dict[str, Any]] = []
     primary = ranked[0] if ranked else None
@@ -509,14 +681,20 @@ def debug_issue(
         nexts.append(f"tracehound journey {agent}    (everything {agent} did, in order)")
     if primary is not None:
         agent = primary.get("agent")
-        nexts.append("tracehound errors" + (f" --agent {agent}" if agent else "") + "    (all errors, with types)")
+        nexts.append(
+            "tracehound errors"
+            + (f" --agent {agent}" if agent else "")
+            + "    (all errors, with types)"
+        )
         if primary.get("trace_id"):
             nexts.append(f"tracehound show {primary['trace_id']}    (the whole trace of the error)")
     if an.source.kind == "files":
         loc = an.source.location
         for agent in parsed["agents"][:2]:
             nexts.append(f"{loc}/agents/{agent}.log")
-        nexts.append(f"{os.path.dirname(loc.rstrip('/')) or '.'}/errors/errors.txt    (errors with tracebacks)")
+        nexts.append(
+            f"{os.path.dirname(loc.rstrip('/')) or '.'}/errors/errors.txt    (errors with tracebacks)"
+        )
     if not primary and not parsed["agents"]:
         nexts.append("tracehound analyze    (session overview)")
     lines.extend(f"  - {n}" for n in nexts)
@@ -531,4 +709,3 @@ def debug_issue(
         "next_steps": nexts,
     }
     return Report("\n".join(lines), data)
-

@@ -41,9 +41,13 @@ def normalize(rec: Record) -> Record:
         if start % 1000 or (end is not None and end % 1000):
             return rec._replace(start_time=us(start), end_time=None if end is None else us(end))
         return rec
-    ts = rec.timestamp  # type: ignore[union-attr]
-    if ts % 1000:
-        return rec._replace(timestamp=us(ts))
+    if type(rec) is Event:
+        if rec.timestamp % 1000:
+            return rec._replace(timestamp=us(rec.timestamp))
+        return rec
+    assert type(rec) is Metric
+    if rec.timestamp % 1000:
+        return rec._replace(timestamp=us(rec.timestamp))
     return rec
 
 
@@ -176,10 +180,16 @@ def _latest_file_session(trace_dir: Path) -> str | None:
     except OSError:
         return None
     for d in entries:
-        if not d.is_dir() or not d.name.startswith(_SESSION_PREFIX) or len(d.name) == len(_SESSION_PREFIX):
+        if (
+            not d.is_dir()
+            or not d.name.startswith(_SESSION_PREFIX)
+            or len(d.name) == len(_SESSION_PREFIX)
+        ):
             continue
         try:
-            mtime = max((f.stat().st_mtime for f in d.rglob("*") if f.is_file()), default=d.stat().st_mtime)
+            mtime = max(
+                (f.stat().st_mtime for f in d.rglob("*") if f.is_file()), default=d.stat().st_mtime
+            )
         except OSError:
             continue
         key = (mtime, d.name)
@@ -215,7 +225,9 @@ class StoreSource:
 
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(sessions.c.id).order_by(sessions.c.last_seen_at.desc(), sessions.c.id.desc()).limit(1)
+                select(sessions.c.id)
+                .order_by(sessions.c.last_seen_at.desc(), sessions.c.id.desc())
+                .limit(1)
             ).first()
             if row is not None:
                 return str(row[0])
@@ -233,7 +245,9 @@ class StoreSource:
                         best = key
             return None if best is None else best[1]
 
-    def _queries(self, extra: Callable[[Any], list[Any]] | None = None) -> list[tuple[type[Any], Any, Any]]:
+    def _queries(
+        self, extra: Callable[[Any], list[Any]] | None = None
+    ) -> list[tuple[type[Any], Any, Any]]:
         from sqlalchemy import select
 
         from ..store._schema import events, metrics, spans
@@ -252,8 +266,12 @@ class StoreSource:
             out.append((cls, table, query))
         return out
 
-    def _run(self, queries: list[tuple[type[Any], Any, Any]], progress: Progress | None = None,
-             total: int | None = None) -> Iterator[Record]:
+    def _run(
+        self,
+        queries: list[tuple[type[Any], Any, Any]],
+        progress: Progress | None = None,
+        total: int | None = None,
+    ) -> Iterator[Record]:
         from ..store._time import datetime_to_ns
 
         done = 0
@@ -333,7 +351,10 @@ class StoreSource:
 
         def where(table: Any) -> list[Any]:
             if "start_time" in table.c:
-                return [table.c.start_time <= end_ns, or_(table.c.end_time.is_(None), table.c.end_time >= start_ns)]
+                return [
+                    table.c.start_time <= end_ns,
+                    or_(table.c.end_time.is_(None), table.c.end_time >= start_ns),
+                ]
             return [table.c.timestamp >= start_ns, table.c.timestamp <= end_ns]
 
         return self._run(self._queries(where))
@@ -403,7 +424,9 @@ def open_source(
         url = text if _is_url(text) else _db_url(Path(text))
         if not _is_url(text) and not Path(text).is_file():
             raise ValidationError(f"store: no database at {text}", field="store")
-        sid = session_id or (os.fspath(session) if isinstance(session, str) and not _is_url(session) else None)
+        sid = session_id or (
+            os.fspath(session) if isinstance(session, str) and not _is_url(session) else None
+        )
         return StoreSource(url, sid)
 
     rt = _runtime._runtime
@@ -434,9 +457,13 @@ def open_source(
         # a session id
         if (root / f"{_SESSION_PREFIX}{text}").is_dir():
             return FileSource(root / f"{_SESSION_PREFIX}{text}")
-        url = _store_url_of(settings) if trace_dir is None else _store_url_of(settings.replace(trace_dir=root, store=None))
-        if url is not None:
-            return StoreSource(url, text)
+        found = (
+            _store_url_of(settings)
+            if trace_dir is None
+            else _store_url_of(settings.replace(trace_dir=root, store=None))
+        )
+        if found is not None:
+            return StoreSource(found, text)
         raise ValidationError(
             f"session: {text!r} is neither a path nor a session in {root}", field="session"
         )
@@ -452,9 +479,9 @@ def open_source(
         sid = rt.session_id
         if "files" in rt.settings.exporters and (root / f"{_SESSION_PREFIX}{sid}").is_dir():
             return FileSource(root / f"{_SESSION_PREFIX}{sid}")
-        url = _store_url_of(rt.settings) if "store" in rt.settings.exporters else None
-        if url is not None:
-            return StoreSource(url, sid)
+        current = _store_url_of(rt.settings) if "store" in rt.settings.exporters else None
+        if current is not None:
+            return StoreSource(current, sid)
     sid = session_id or _latest_file_session(root)
     if sid is not None and (root / f"{_SESSION_PREFIX}{sid}").is_dir():
         return FileSource(root / f"{_SESSION_PREFIX}{sid}")

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from ..model import Event, Metric, Record, Span
-from ._items import ERROR_LEVELS, FAILED, agent_key, item
+from ._items import ERROR_LEVELS, FAILED, agent_key, error_signature, item
 
 __all__ = ["AgentStats", "Summary", "summarize"]
 
@@ -24,6 +24,37 @@ _MAX_RESHARERS: Final = 10_000
 _SHARE_TYPES: Final = frozenset({"share", "reshare", "repost", "retweet"})
 _LIKE_TYPES: Final = frozenset({"like", "upvote", "favorite", "heart"})
 _COMMENT_TYPES: Final = frozenset({"comment", "reply"})
+
+
+_TYPE_KEYS: Final = ("interaction_type", "type", "kind")
+_SOURCE_KEYS: Final = ("source_agent", "from_agent", "actor_id", "actor", "user_id", "agent_id")
+_TARGET_KEYS: Final = ("target_agent", "to_agent", "content_owner", "owner", "target")
+_OWNER_KEYS: Final = ("origin_agent", "content_owner", "owner", "author")
+
+
+def _first_text(data: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _kind_of(low: str, data: dict[str, Any]) -> str:
+    """The interaction kind of a record without a seed-000 ``event_type``."""
+    if low in _SHARE_TYPES and (
+        "depth" in data or "cascade_root" in data or "parent_content_id" in data
+    ):
+        return "viral_cascade"
+    if low in _SHARE_TYPES and "content_id" in data:
+        return "viral_cascade"
+    if low in ("collaboration", "handoff", "delegation"):
+        return "collaboration"
+    if low in ("follow", "unfollow", "connect", "block", "friend"):
+        return "social_connection"
+    if "content_id" in data:
+        return "content_interaction"
+    return "interaction"
 
 
 def _num(value: Any) -> float | None:
@@ -69,6 +100,7 @@ class AgentStats:
         self.ids: Counter[str] = Counter()
         self.span_kinds: Counter[str] = Counter()
         self.action_status: Counter[tuple[str, str]] = Counter()
+        self.run_status: Counter[str] = Counter()
         self.state_changes = 0
         self.learning_updates = 0
         self.interactions = 0
@@ -97,7 +129,17 @@ class AgentStats:
 
 
 class ContentStats:
-    __slots__ = ("comments", "interactions", "likes", "max_depth", "owners", "reach", "resharers", "reshares", "shares")
+    __slots__ = (
+        "comments",
+        "interactions",
+        "likes",
+        "max_depth",
+        "owners",
+        "reach",
+        "resharers",
+        "reshares",
+        "shares",
+    )
 
     def __init__(self) -> None:
         self.interactions = 0
@@ -130,7 +172,7 @@ class Summary:
         # errors
         self.error_events: list[dict[str, Any]] = []
         self.failed_spans: dict[str, dict[str, Any]] = {}
-        self.covering: list[tuple[str, tuple[str | None, str | None]]] = []  # (span id, signature)
+        self.covering: list[str] = []  # span ids that error events were logged in
         self.errors: list[dict[str, Any]] = []
         # interactions
         self.interactions = 0
@@ -205,7 +247,7 @@ class Summary:
             it = item(ev)
             self.error_events.append(it)
             if ev.span_id is not None:
-                self.covering.append((ev.span_id, (it.get("error_type"), it.get("error_message"))))
+                self.covering.append(ev.span_id)
         if etype == "action":
             if a is not None:
                 a.action_counts[ev.name] += 1
@@ -238,7 +280,11 @@ class Summary:
         if etype == "learning.step":
             a.steps += 1
             step = data.get("step")
-            if isinstance(step, int) and not isinstance(step, bool) and (a.last_step is None or step > a.last_step):
+            if (
+                isinstance(step, int)
+                and not isinstance(step, bool)
+                and (a.last_step is None or step > a.last_step)
+            ):
                 a.last_step = step
             metrics = data.get("metrics")
             if isinstance(metrics, dict):
@@ -288,24 +334,23 @@ class Summary:
         self.interactions += 1
         if a is not None:
             a.interactions += 1
-        itype = data.get("interaction_type")
-        itype = itype if isinstance(itype, str) else ev.name
+        itype = _first_text(data, _TYPE_KEYS) or ev.name
         self.interaction_types[itype] += 1
+        low = itype.lower()
         kind = data.get("event_type")
-        kind = kind if isinstance(kind, str) else "interaction"
+        if not isinstance(kind, str) or kind == "interaction":
+            kind = _kind_of(low, data)
         self.interaction_kinds[kind] += 1
-        source = data.get("source_agent")
-        source = source if isinstance(source, str) else agent_key(ev)
+        source = _first_text(data, _SOURCE_KEYS) or agent_key(ev)
         if source is not None:
             self.active[source] += 1
         targets: list[str] = []
-        target = data.get("target_agent")
-        if isinstance(target, str):
+        target = _first_text(data, _TARGET_KEYS)
+        if target is not None:
             targets.append(target)
-        if kind == "collaboration":
-            members = data.get("agents")
-            if isinstance(members, list):
-                targets.extend(m for m in members if isinstance(m, str))
+        members = data.get("agents")
+        if isinstance(members, list):
+            targets.extend(m for m in members if isinstance(m, str))
         if source is not None:
             for other in targets:
                 if other != source:
@@ -315,36 +360,35 @@ class Summary:
                     if types is None:
                         types = self.pair_types[pair] = Counter()
                     types[itype] += 1
-        content_id = data.get("content_id")
-        if isinstance(content_id, str | int) and not isinstance(content_id, bool):
-            cid = str(content_id)
-            c = self.content.get(cid)
-            if c is None:
-                c = self.content[cid] = ContentStats()
-            c.interactions += 1
-            low = itype.lower()
-            if kind == "viral_cascade":
-                c.reshares += 1
-                reach = _num(data.get("reach"))
-                if reach is not None:
-                    c.reach += int(reach)
-                depth = data.get("depth")
-                if isinstance(depth, int) and not isinstance(depth, bool) and depth > c.max_depth:
-                    c.max_depth = depth
-                origin = data.get("origin_agent")
-                if isinstance(origin, str):
-                    c.owners[origin] += 1
-                if source is not None and len(c.resharers) < _MAX_RESHARERS:
-                    c.resharers.add(source)
-            else:
-                if low in _SHARE_TYPES:
-                    c.shares += 1
-                elif low in _LIKE_TYPES:
-                    c.likes += 1
-                elif low in _COMMENT_TYPES:
-                    c.comments += 1
-                if isinstance(target, str) and kind == "content_interaction":
-                    c.owners[target] += 1
+        root = data.get("cascade_root")
+        content_id = root if isinstance(root, str) and root else data.get("content_id")
+        if not isinstance(content_id, str | int) or isinstance(content_id, bool):
+            return
+        cid = str(content_id)
+        c = self.content.get(cid)
+        if c is None:
+            c = self.content[cid] = ContentStats()
+        c.interactions += 1
+        owner = _first_text(data, _OWNER_KEYS)
+        if kind == "viral_cascade":
+            c.reshares += 1
+            reach = _num(data.get("reach"))
+            c.reach += int(reach) if reach is not None else 1
+            depth = data.get("depth")
+            if isinstance(depth, int) and not isinstance(depth, bool) and depth > c.max_depth:
+                c.max_depth = depth
+            if source is not None and len(c.resharers) < _MAX_RESHARERS:
+                c.resharers.add(source)
+        elif low in _SHARE_TYPES:
+            c.shares += 1
+        elif low in _LIKE_TYPES:
+            c.likes += 1
+        elif low in _COMMENT_TYPES:
+            c.comments += 1
+        if owner is None and kind == "content_interaction":
+            owner = target
+        if owner is not None:
+            c.owners[owner] += 1
 
     def _span(self, sp: Span) -> None:
         self.by_record["span"] += 1
@@ -362,8 +406,14 @@ class Summary:
             a.spans += 1
             a.seen(ts)
             a.span_kinds[sp.kind] += 1
+            if sp.kind == "agent":
+                a.run_status[sp.status] += 1
             attrs = sp.attributes
-            if attrs and attrs.get("action_type") is not None and attrs.get("event_type") == "agent_action":
+            if (
+                attrs
+                and attrs.get("action_type") is not None
+                and attrs.get("event_type") == "agent_action"
+            ):
                 a.action_status[(str(attrs.get("action_type")), sp.status)] += 1
         if sp.status in FAILED:
             it = item(sp)
@@ -401,31 +451,33 @@ class Summary:
 
     # -- the end ----------------------------------------------------------------------------
     def finish(self) -> Summary:
-        """Resolve the error list: ERROR/CRITICAL events, plus failed spans that no error
-        event (or failed child span with the same error) already reports."""
+        """Resolve the error list: ERROR/CRITICAL events, plus failed spans whose failure no
+        error event already reports. An event reports the span it was logged in, and any
+        failed span of its trace with the same error (type without module, message); a failed
+        span also reports its failed ancestors with the same error (one exception propagating
+        up is one error)."""
         failed = self.failed_spans
-
-        def sig(it: dict[str, Any]) -> tuple[str | None, str | None]:
-            return (it.get("error_type"), it.get("error_message"))
-
         covered: set[str] = set()
-
-        def cover_up(span_id: str, signature: tuple[str | None, str | None]) -> None:
-            node = failed.get(span_id)
-            while node is not None:
-                parent = node.get("parent_id")
-                up = failed.get(parent) if isinstance(parent, str) else None
-                if up is None or sig(up) != signature or up["id"] in covered:
-                    return
-                covered.add(up["id"])
-                node = up
-
-        for span_id, signature in self.covering:
+        reported: set[tuple[str | None, tuple[str | None, str | None]]] = set()
+        for ev in self.error_events:
+            reported.add((ev.get("trace_id"), error_signature(ev)))
+        for span_id in self.covering:
             if span_id in failed:
                 covered.add(span_id)
-                cover_up(span_id, sig(failed[span_id]))
-        for span_id, it in list(failed.items()):
-            cover_up(span_id, sig(it))
+        for span_id, it in failed.items():
+            if (it.get("trace_id"), error_signature(it)) in reported:
+                covered.add(span_id)
+
+        for it in list(failed.values()):
+            signature = error_signature(it)
+            node = it
+            while True:
+                parent = node.get("parent_id")
+                up = failed.get(parent) if isinstance(parent, str) else None
+                if up is None or error_signature(up) != signature or up["id"] in covered:
+                    break
+                covered.add(up["id"])
+                node = up
         errors = list(self.error_events)
         errors.extend(it for sid, it in failed.items() if sid not in covered)
         errors.sort(key=lambda e: (e["timestamp_ns"], e["id"]))

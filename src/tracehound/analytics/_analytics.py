@@ -21,10 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, Final, Generic, ParamSpec, TypeVar
 
 from sqlalchemy import (
-    Integer,
     and_,
     case,
-    cast,
     func,
     or_,
     select,
@@ -774,9 +772,9 @@ class ExecutionAnalytics:
             .subquery()
         )
         cols = [
-            func.max(
-                case((ranked.c.rn == cast((p * ranked.c.cnt + 99) / 100, Integer), ranked.c.d))
-            ).label(f"p{p}")
+            func.max(case((ranked.c.rn == (p * ranked.c.cnt + 99) // 100, ranked.c.d))).label(
+                f"p{p}"
+            )
             for p in points
         ]
         rows = self._rows(select(*cols))
@@ -1099,9 +1097,9 @@ class ExecutionAnalytics:
             .subquery()
         )
         pcols = [
-            func.max(
-                case((ranked.c.rn == cast((p * ranked.c.cnt + 99) / 100, Integer), ranked.c.d))
-            ).label(f"p{p}")
+            func.max(case((ranked.c.rn == (p * ranked.c.cnt + 99) // 100, ranked.c.d))).label(
+                f"p{p}"
+            )
             for p in (50, 95, 99)
         ]
         pct = {

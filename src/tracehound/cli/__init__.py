@@ -14,3 +14,4 @@ def main() -> None:
 
 
 from . import _analysis  # noqa: E402,F401
+from . import _executions  # noqa: E402,F401

@@ -46,14 +46,25 @@ SessionArg = Annotated[
 ]
 StoreOpt = Annotated[
     str | None,
-    typer.Option("--store", help="Read from this database (URL or SQLite file) instead of the files.", show_default=False),
+    typer.Option(
+        "--store",
+        help="Read from this database (URL or SQLite file) instead of the files.",
+        show_default=False,
+    ),
 ]
 TraceDirOpt = Annotated[
     Path | None,
-    typer.Option("--trace-dir", help="Trace directory (default: TRACEHOUND_TRACE_DIR, else ./trace).", show_default=False),
+    typer.Option(
+        "--trace-dir",
+        help="Trace directory (default: TRACEHOUND_TRACE_DIR, else ./trace).",
+        show_default=False,
+    ),
 ]
 SessionIdOpt = Annotated[
-    str | None, typer.Option("--session-id", help="Which session of a trace directory or database.", show_default=False)
+    str | None,
+    typer.Option(
+        "--session-id", help="Which session of a trace directory or database.", show_default=False
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -65,7 +76,12 @@ def _fail(message: str) -> NoReturn:
 
 @contextmanager
 def _analyzer(
-    session: str | None, store: str | None, trace_dir: Path | None, session_id: str | None, *, quiet: bool = False
+    session: str | None,
+    store: str | None,
+    trace_dir: Path | None,
+    session_id: str | None,
+    *,
+    quiet: bool = False,
 ) -> Iterator[LogAnalyzer]:
     """Open the session and read it once with a progress bar; errors become one clean line."""
     from ..analysis import LogAnalyzer
@@ -138,7 +154,12 @@ def analyze(
     session_id: SessionIdOpt = None,
     as_json: JsonOpt = False,
     export: Annotated[
-        Path | None, typer.Option("--export", help="Also write the full analysis as JSON to this file.", show_default=False)
+        Path | None,
+        typer.Option(
+            "--export",
+            help="Also write the full analysis as JSON to this file.",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Summarize a session: agents, errors, learning, interactions, slowest operations."""
@@ -152,10 +173,13 @@ def analyze(
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
-        grid.add_row("Session", f"{ov['session_id'] or '?'}  [dim]({escape(an.source.description)})[/dim]")
+        grid.add_row(
+            "Session", f"{ov['session_id'] or '?'}  [dim]({escape(an.source.description)})[/dim]"
+        )
         if ov["first"]:
             grid.add_row(
-                "Time", f"{ov['first'][:19].replace('T', ' ')} → {ov['last'][11:19]} UTC ({ov['duration_s']:.1f} s)"
+                "Time",
+                f"{ov['first'][:19].replace('T', ' ')} → {ov['last'][11:19]} UTC ({ov['duration_s']:.1f} s)",
             )
         grid.add_row(
             "Records",
@@ -171,14 +195,26 @@ def analyze(
         agents = [an.analyze_agent_activity(a) for a in ov["agents"]]
         if agents:
             table = Table(title="Agents", box=box.SIMPLE_HEAVY, title_justify="left")
-            for col, just in (("Agent", "left"), ("Role", "left"), ("Logs", "right"), ("Actions", "right"),
-                              ("Failed actions", "right"), ("Decisions", "right"), ("Content", "right"),
-                              ("Warnings", "right"), ("Errors", "right"), ("Last seen", "left")):
+            for col, just in (
+                ("Agent", "left"),
+                ("Role", "left"),
+                ("Logs", "right"),
+                ("Actions", "right"),
+                ("Failed actions", "right"),
+                ("Decisions", "right"),
+                ("Content", "right"),
+                ("Warnings", "right"),
+                ("Errors", "right"),
+                ("Last seen", "left"),
+            ):
                 table.add_column(col, justify=just, style="bold" if col == "Agent" else None)  # type: ignore[arg-type]
             agents.sort(key=lambda a: (-a["errors"], -a["total_logs"], a["agent_id"]))
             for a in agents[:40]:
                 failed = sum(
-                    n for st in a["actions_by_status"].values() for k, n in st.items() if k in ("failed", "timeout")
+                    n
+                    for st in a["actions_by_status"].values()
+                    for k, n in st.items()
+                    if k in ("failed", "timeout")
                 )
                 table.add_row(
                     escape(a["agent_id"]),
@@ -198,22 +234,41 @@ def analyze(
 
         patterns = an.find_error_patterns()
         if patterns["total_errors"]:
-            table = Table(title=f"Most common errors ({patterns['total_errors']:,} in all)", box=box.SIMPLE_HEAVY,
-                          title_justify="left")
+            table = Table(
+                title=f"Most common errors ({patterns['total_errors']:,} in all)",
+                box=box.SIMPLE_HEAVY,
+                title_justify="left",
+            )
             table.add_column("Count", justify="right", style="bold red")
             table.add_column("Message (ids and numbers folded)")
             for message, count in patterns["most_common_messages"][:8]:
                 table.add_row(f"{count:,}", escape(_short(message)))
             console.print(table)
-            by_type = ", ".join(f"{escape(k)} ×{v}" for k, v in list(patterns["by_type"].items())[:6])
+            by_type = ", ".join(
+                f"{escape(k)} ×{v}" for k, v in list(patterns["by_type"].items())[:6]
+            )
             console.print(f"  by type: {by_type}", soft_wrap=True)
 
-        learners = [a["agent_id"] for a in agents if an.summary().agents[a["agent_id"]].steps
-                    or len(an.summary().agents[a["agent_id"]].rewards)]
+        learners = [
+            a["agent_id"]
+            for a in agents
+            if an.summary().agents[a["agent_id"]].steps
+            or len(an.summary().agents[a["agent_id"]].rewards)
+        ]
         if learners:
             table = Table(title="Learning", box=box.SIMPLE_HEAVY, title_justify="left")
-            for col in ("Agent", "Steps", "Rewards", "Total reward", "Trend", "Exploration", "Converged"):
-                table.add_column(col, justify="left" if col in ("Agent", "Trend", "Converged") else "right")
+            for col in (
+                "Agent",
+                "Steps",
+                "Rewards",
+                "Total reward",
+                "Trend",
+                "Exploration",
+                "Converged",
+            ):
+                table.add_column(
+                    col, justify="left" if col in ("Agent", "Trend", "Converged") else "right"
+                )
             for name in sorted(learners):
                 lp = an.analyze_learning_progress(name)
                 rate = lp["exploration_rate"]
@@ -230,25 +285,43 @@ def analyze(
 
         inter = an.analyze_interactions()
         if inter["total_interactions"]:
-            table = Table(title=f"Top viral content ({inter['total_interactions']:,} interactions)",
-                          box=box.SIMPLE_HEAVY, title_justify="left")
+            table = Table(
+                title=f"Top viral content ({inter['total_interactions']:,} interactions)",
+                box=box.SIMPLE_HEAVY,
+                title_justify="left",
+            )
             for col in ("Content", "Owner", "Reach", "Depth", "Shares", "Likes", "Comments"):
                 table.add_column(col, justify="left" if col in ("Content", "Owner") else "right")
             for c in inter["top_viral_content"][:8]:
-                table.add_row(escape(c["content_id"]), escape(c["owner"] or "-"), f"{c['reach']:,}",
-                              str(c["max_depth"]), f"{c['reshares'] + c['shares']:,}", f"{c['likes']:,}",
-                              f"{c['comments']:,}")
+                table.add_row(
+                    escape(c["content_id"]),
+                    escape(c["owner"] or "-"),
+                    f"{c['reach']:,}",
+                    str(c["max_depth"]),
+                    f"{c['reshares'] + c['shares']:,}",
+                    f"{c['likes']:,}",
+                    f"{c['comments']:,}",
+                )
             console.print(table)
 
         perf = an.analyze_performance()
         if perf["operations"]:
-            table = Table(title="Slowest operations (by total time)", box=box.SIMPLE_HEAVY, title_justify="left")
+            table = Table(
+                title="Slowest operations (by total time)",
+                box=box.SIMPLE_HEAVY,
+                title_justify="left",
+            )
             for col in ("Operation", "Calls", "Mean ms", "Max ms", "Total ms", "Failed"):
                 table.add_column(col, justify="left" if col == "Operation" else "right")
             for op in perf["bottlenecks"]:
-                table.add_row(escape(op["operation"]), f"{op['count']:,}", f"{op['mean_ms']:.1f}",
-                              f"{op['max_ms']:.1f}", f"{op['total_ms']:.1f}",
-                              Text(str(op["errors"]), style="red" if op["errors"] else ""))
+                table.add_row(
+                    escape(op["operation"]),
+                    f"{op['count']:,}",
+                    f"{op['mean_ms']:.1f}",
+                    f"{op['max_ms']:.1f}",
+                    f"{op['total_ms']:.1f}",
+                    Text(str(op["errors"]), style="red" if op["errors"] else ""),
+                )
             console.print(table)
 
         console.print("[bold]Next[/bold]")
@@ -268,18 +341,33 @@ def analyze(
 # debug
 # ------------------------------------------------------------------------------------------
 
-_HEADINGS: Final = ("Debug report", "Understood", "Agent ", "Related errors", "Likely causal chain", "Findings",
-                    "Where to look next", "Session ")
+_HEADINGS: Final = (
+    "Debug report",
+    "Understood",
+    "Agent ",
+    "Related errors",
+    "Likely causal chain",
+    "Findings",
+    "Where to look next",
+    "Session ",
+)
 
 
 @app.command()
 def debug(
-    description: Annotated[str, typer.Argument(help='What went wrong, in words: "creator_001 not generating content".')],
+    description: Annotated[
+        str, typer.Argument(help='What went wrong, in words: "creator_001 not generating content".')
+    ],
     session: SessionArg = None,
     store: StoreOpt = None,
     trace_dir: TraceDirOpt = None,
     session_id: SessionIdOpt = None,
-    lookback: Annotated[float, typer.Option("--lookback", min=0.001, help="Seconds before the error to search for causes.")] = 60.0,
+    lookback: Annotated[
+        float,
+        typer.Option(
+            "--lookback", min=0.001, help="Seconds before the error to search for causes."
+        ),
+    ] = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Explain a problem: the agents, errors and time it refers to, the likely causal chain, where to look next."""
@@ -287,7 +375,7 @@ def debug(
     from ..exceptions import ValidationError
 
     if not description.strip():
-        _fail("describe the problem, e.g. tracehound debug \"creator_001 not generating content\"")
+        _fail('describe the problem, e.g. tracehound debug "creator_001 not generating content"')
     with _analyzer(session, store, trace_dir, session_id, quiet=as_json) as an:
         try:
             report = debug_issue(description, analyzer=an, lookback_seconds=lookback)
@@ -321,7 +409,9 @@ def journey(
     store: StoreOpt = None,
     trace_dir: TraceDirOpt = None,
     session_id: SessionIdOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-l", min=1, help="Show the last N records.")] = 200,
+    limit: Annotated[
+        int, typer.Option("--limit", "-l", min=1, help="Show the last N records.")
+    ] = 200,
     show_all: Annotated[bool, typer.Option("--all", help="Show every record.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -336,8 +426,10 @@ def journey(
             _print_json(shown)
             return
         act = an.analyze_agent_activity(agent)
-        title = (f"Journey of {escape(agent)} ({escape(act['agent_role'] or '-')}): {len(steps):,} records, "
-                 f"{act['errors']} errors")
+        title = (
+            f"Journey of {escape(agent)} ({escape(act['agent_role'] or '-')}): {len(steps):,} records, "
+            f"{act['errors']} errors"
+        )
         table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
         table.add_column("Time (UTC)", no_wrap=True)
         table.add_column("Level")
@@ -369,8 +461,13 @@ def errors(
     store: StoreOpt = None,
     trace_dir: TraceDirOpt = None,
     session_id: SessionIdOpt = None,
-    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Only this agent's errors.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", "-l", min=1, help="Show the last N errors.")] = 50,
+    agent: Annotated[
+        str | None,
+        typer.Option("--agent", "-a", help="Only this agent's errors.", show_default=False),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-l", min=1, help="Show the last N errors.")
+    ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """The session's errors, newest last, with their types and agents."""
@@ -385,8 +482,11 @@ def errors(
             console.print(f"[green]No errors{escape(who)} in this session.[/green]")
             return
         patterns = an.find_error_patterns()
-        table = Table(title=f"Errors{' of ' + escape(agent) if agent else ''}: {len(found):,}", box=box.SIMPLE_HEAVY,
-                      title_justify="left")
+        table = Table(
+            title=f"Errors{' of ' + escape(agent) if agent else ''}: {len(found):,}",
+            box=box.SIMPLE_HEAVY,
+            title_justify="left",
+        )
         table.add_column("Time (UTC)", no_wrap=True)
         table.add_column("Level")
         table.add_column("Agent", style="bold")
@@ -406,7 +506,9 @@ def errors(
             table.caption = f"last {len(shown):,} of {len(found):,} (--limit to see more)"
         console.print(table)
         if not agent:
-            by_agent = ", ".join(f"{escape(k)} {v}" for k, v in list(patterns["by_agent"].items())[:8])
+            by_agent = ", ".join(
+                f"{escape(k)} {v}" for k, v in list(patterns["by_agent"].items())[:8]
+            )
             console.print(f"  by agent: {by_agent}", soft_wrap=True)
         last = shown[-1]
         hint = f'tracehound debug "{last.get("agent") or "the last"} error"'

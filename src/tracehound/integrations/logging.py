@@ -50,7 +50,17 @@ _STANDARD: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None
 }
 _PREFIX: Final = "tracehound_"
 _STRUCTLOG_SKIP: Final = frozenset(
-    {"event", "level", "log_level", "timestamp", "exc_info", "exception", "stack", "_record", "_from_structlog"}
+    {
+        "event",
+        "level",
+        "log_level",
+        "timestamp",
+        "exc_info",
+        "exception",
+        "stack",
+        "_record",
+        "_from_structlog",
+    }
 )
 _STRUCTLOG_LEVELS: Final = {
     "debug": 10,
@@ -184,7 +194,9 @@ def _structlog_level(method_name: str, event_dict: MutableMapping[str, Any]) -> 
     return _STRUCTLOG_LEVELS.get(str(raw).lower(), 20)
 
 
-def add_trace_context(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def add_trace_context(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """structlog processor: add ``trace_id``, ``span_id``, ``agent_name``, ``agent_id``,
     ``execution_id`` of the current span (keys already present are kept)."""
     for key, value in trace_fields().items():
@@ -202,7 +214,9 @@ class TracehoundProcessor:
         self.add_ids = add_ids
         self.captured = 0
 
-    def __call__(self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    def __call__(
+        self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         try:
             sp = current.get()
             if sp is None and self.only_in_spans:
@@ -270,7 +284,7 @@ def _factory(old: Callable[..., logging.LogRecord]) -> Callable[..., logging.Log
 
 
 def _insert_structlog(processor: TracehoundProcessor) -> bool:
-    structlog = sys.modules.get("structlog")
+    structlog: Any = sys.modules.get("structlog")
     if structlog is None:
         try:
             import structlog
@@ -342,10 +356,12 @@ def uninstrument_logging() -> None:
         if old is not None:
             logging.setLogRecordFactory(old)
         processor = _state.pop("processor", None)
-        structlog = sys.modules.get("structlog")
+        structlog: Any = sys.modules.get("structlog")
         if processor is not None and structlog is not None:
             try:
-                processors = [p for p in structlog.get_config().get("processors", []) if p is not processor]
+                processors = [
+                    p for p in structlog.get_config().get("processors", []) if p is not processor
+                ]
                 structlog.configure(processors=processors)
             except Exception:
                 pass

@@ -60,7 +60,13 @@ class AgentLogger(BaseLogger):
         if decision_context is not None:
             fields["decision_context"] = check_mapping(decision_context, "decision_context")
         self._record(
-            "action", action_type, INFO, "INFO", f"Agent action: {action_type}", "agent_action", fields
+            "action",
+            action_type,
+            INFO,
+            "INFO",
+            f"Agent action: {action_type}",
+            "agent_action",
+            fields,
         )
 
     def log_decision(
@@ -91,7 +97,9 @@ class AgentLogger(BaseLogger):
             fields,
         )
 
-    def log_learning_update(self, learning_stage: str, update_data: Mapping[str, Any] | None = None) -> None:
+    def log_learning_update(
+        self, learning_stage: str, update_data: Mapping[str, Any] | None = None
+    ) -> None:
         """A change to the agent's learning (event type ``learning.update``, INFO)."""
         if not self.enabled_for(INFO):
             return
@@ -132,7 +140,13 @@ class AgentLogger(BaseLogger):
         }
         what = f" ({trigger})" if trigger else ""
         self._record(
-            "state_change", trigger or "state_change", INFO, "INFO", f"State change{what}", "state_change", fields
+            "state_change",
+            trigger or "state_change",
+            INFO,
+            "INFO",
+            f"State change{what}",
+            "state_change",
+            fields,
         )
 
     def log_content_generation(

@@ -27,7 +27,9 @@ __all__ = [
 ]
 
 # Keys of an event's data that the pipeline turns into columns.
-RESERVED_KEYS: Final = frozenset({"level", "message", "agent", "agent_name", "agent_role", "agent_id"})
+RESERVED_KEYS: Final = frozenset(
+    {"level", "message", "agent", "agent_name", "agent_role", "agent_id"}
+)
 
 # Fields of the innermost ``trace_context`` (merged with the enclosing ones).
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -102,7 +104,9 @@ class BaseLogger:
     category: ClassVar[str] = "system"
     default_type: ClassVar[str] = "log"
 
-    def __init__(self, name: str, agent_id: str | None = None, agent_role: str | None = None) -> None:
+    def __init__(
+        self, name: str, agent_id: str | None = None, agent_role: str | None = None
+    ) -> None:
         self.name = name
         self.agent_id = agent_id
         self.agent_role = agent_role
@@ -150,25 +154,35 @@ class BaseLogger:
         self._record(self.default_type, self.name, level, level_name, text, "log", fields, user)
 
     # -- the stdlib-like API -----------------------------------------------------------
-    def debug(self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None) -> None:
+    def debug(
+        self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None
+    ) -> None:
         """Log at DEBUG: detailed diagnostics. ``extra`` is structured data."""
         self._log(DEBUG, "DEBUG", message, extra, exc_info)
 
-    def info(self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None) -> None:
+    def info(
+        self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None
+    ) -> None:
         """Log at INFO: general information."""
         self._log(INFO, "INFO", message, extra, exc_info)
 
-    def warning(self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None) -> None:
+    def warning(
+        self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None
+    ) -> None:
         """Log at WARNING: potential issues."""
         self._log(WARNING, "WARNING", message, extra, exc_info)
 
     warn = warning
 
-    def error(self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None) -> None:
+    def error(
+        self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None
+    ) -> None:
         """Log at ERROR (``exc_info=True`` or an exception adds type, message and traceback)."""
         self._log(ERROR, "ERROR", message, extra, exc_info)
 
-    def critical(self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None) -> None:
+    def critical(
+        self, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None
+    ) -> None:
         """Log at CRITICAL: system failures."""
         self._log(CRITICAL, "CRITICAL", message, extra, exc_info)
 
@@ -176,7 +190,14 @@ class BaseLogger:
         """Log at ERROR with the exception being handled."""
         self._log(ERROR, "ERROR", message, extra, True)
 
-    def log(self, level: Any, message: str, extra: Mapping[str, Any] | None = None, *, exc_info: Any = None) -> None:
+    def log(
+        self,
+        level: Any,
+        message: str,
+        extra: Mapping[str, Any] | None = None,
+        *,
+        exc_info: Any = None,
+    ) -> None:
         """Log at a level given by name or number."""
         from ._levels import level_name, level_number
 
@@ -189,4 +210,6 @@ class BaseLogger:
 
 
 def agent_identity(agent_id: Any, agent_role: Any) -> tuple[str, str]:
-    return check_name(agent_id, "agent_id", limit=200), check_name(agent_role, "agent_role", limit=200)
+    return check_name(agent_id, "agent_id", limit=200), check_name(
+        agent_role, "agent_role", limit=200
+    )

@@ -26,13 +26,15 @@ _LOGRECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None
 class _Frame:
     __slots__ = ("span", "start", "token")
 
-    def __init__(self, span: LiveSpan | NoopSpan, start: float, token: contextvars.Token[Any]) -> None:
+    def __init__(
+        self, span: LiveSpan | NoopSpan, start: float, token: contextvars.Token[Any]
+    ) -> None:
         self.span = span
         self.start = start
         self.token = token
 
 
-class trace_context:  # noqa: N801 - the seed's name
+class trace_context:
     """``with trace_context(agent_logger, "viral_optimization", content_id="c123"): ...``
 
     The block is a span (kind ``task``, the context fields as attributes, the logger's agent
@@ -47,7 +49,9 @@ class trace_context:  # noqa: N801 - the seed's name
     __slots__ = ("_frames", "elapsed_ms", "fields", "logger", "name")
 
     def __init__(self, logger: Any, name: str, **context: Any) -> None:
-        if logger is not None and not isinstance(logger, BaseLogger | logging.Logger | logging.LoggerAdapter):
+        if logger is not None and not isinstance(
+            logger, BaseLogger | logging.Logger | logging.LoggerAdapter
+        ):
             raise ArgumentError(
                 "logger: expected a tracehound logger (AgentLogger…), a logging.Logger or None, "
                 f"got {type(logger).__name__}",
@@ -61,7 +65,9 @@ class trace_context:  # noqa: N801 - the seed's name
         self._frames: list[_Frame] = []
 
     # -- logging through whatever logger was given --------------------------------------
-    def _log(self, level: int, level_name: str, message: str, event_type: str, fields: dict[str, Any]) -> None:
+    def _log(
+        self, level: int, level_name: str, message: str, event_type: str, fields: dict[str, Any]
+    ) -> None:
         logger = self.logger
         try:
             if logger is None or isinstance(logger, BaseLogger):
@@ -70,7 +76,10 @@ class trace_context:  # noqa: N801 - the seed's name
                 lg._record(lg.default_type, lg.name, level, level_name, message, event_type, fields)
             else:
                 extra = {"context": self.name, "event_type": event_type, **self.fields, **fields}
-                safe = {(k if k not in _LOGRECORD_ATTRS else f"context_{k}"): v for k, v in extra.items()}
+                safe = {
+                    (k if k not in _LOGRECORD_ATTRS else f"context_{k}"): v
+                    for k, v in extra.items()
+                }
                 logger.log(level, message, extra=safe)
         except Exception as exc:  # never raise into agent code
             warn_limited("context-log", "tracehound: trace_context could not log: %r", exc)
@@ -119,8 +128,13 @@ class trace_context:  # noqa: N801 - the seed's name
             except Exception:
                 pass
         else:
-            self._log(INFO, "INFO", f"Exiting {self.name} after {elapsed:.1f} ms", "context_exit",
-                      {"elapsed_ms": elapsed})
+            self._log(
+                INFO,
+                "INFO",
+                f"Exiting {self.name} after {elapsed:.1f} ms",
+                "context_exit",
+                {"elapsed_ms": elapsed},
+            )
         try:
             _context.reset(frame.token)
         except ValueError:  # exited in another context

@@ -40,7 +40,9 @@ _MARK = "_tracehound_logged"
 class _Identity:
     __slots__ = ("agent_id", "agent_role", "logger")
 
-    def __init__(self, agent_id: str | None, agent_role: str | None, logger: AgentLogger | None) -> None:
+    def __init__(
+        self, agent_id: str | None, agent_role: str | None, logger: AgentLogger | None
+    ) -> None:
         self.agent_id = agent_id
         self.agent_role = agent_role
         self.logger = logger
@@ -81,7 +83,9 @@ def _identity(args: tuple[Any, ...]) -> _Identity:
     return _NOBODY
 
 
-def _arguments(sig: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def _arguments(
+    sig: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     if sig is None:
         return {"args": list(args), "kwargs": kwargs} if args or kwargs else {}
     try:
@@ -166,7 +170,9 @@ class _Call:
         self.fields = {key: self.name}
         if self.kind == "action":
             if ident.logger is not None:
-                ident.logger.log_action(self.name, {"function": self.qualname, "arguments": arguments})
+                ident.logger.log_action(
+                    self.name, {"function": self.qualname, "arguments": arguments}
+                )
                 return
             category = "agents"
             etype, event_type = "action", "agent_action"
@@ -213,7 +219,9 @@ class _Call:
                 "agents",
             )
         if sp is not None:
-            sp.__exit__(type(exc) if exc is not None else None, exc, exc.__traceback__ if exc else None)
+            sp.__exit__(
+                type(exc) if exc is not None else None, exc, exc.__traceback__ if exc else None
+            )
 
 
 def _traced(kind: str, name: str | None, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -227,7 +235,7 @@ def _traced(kind: str, name: str | None, fn: Callable[..., Any]) -> Callable[...
     if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
         from .._api import span
 
-        return span(label, kind="task", **{attrs_key: label, "function": qualname})(fn)  # type: ignore[no-any-return]
+        return span(label, kind="task", **{attrs_key: label, "function": qualname})(fn)
 
     if inspect.iscoroutinefunction(fn):
 
@@ -301,7 +309,9 @@ def trace_learning_update(update_type: Any = None) -> Any:
 @overload
 def trace_errors(fn: F, *, reraise: bool = True, default: Any = None) -> F: ...
 @overload
-def trace_errors(fn: None = None, *, reraise: bool = True, default: Any = None) -> Callable[[F], F]: ...
+def trace_errors(
+    fn: None = None, *, reraise: bool = True, default: Any = None
+) -> Callable[[F], F]: ...
 
 
 def trace_errors(fn: Any = None, *, reraise: bool = True, default: Any = None) -> Any:
@@ -311,7 +321,9 @@ def trace_errors(fn: Any = None, *, reraise: bool = True, default: Any = None) -
     if fn is not None and not callable(fn):
         raise ArgumentError(f"fn: expected a function, got {type(fn).__name__}", field="fn")
     if not isinstance(reraise, bool):
-        raise ArgumentError(f"reraise: expected a boolean, got {type(reraise).__name__}", field="reraise")
+        raise ArgumentError(
+            f"reraise: expected a boolean, got {type(reraise).__name__}", field="reraise"
+        )
 
     def wrap(func: F) -> F:
         qualname = getattr(func, "__qualname__", repr(func))

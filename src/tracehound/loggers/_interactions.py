@@ -45,7 +45,9 @@ class InteractionLogger(BaseLogger):
     def _actor(self, agent_id: Any, field: str = "agent_id") -> str:
         if agent_id is None:
             if self.default_agent is None:
-                raise ArgumentError(f"{field}: required (no default agent on this logger)", field=field)
+                raise ArgumentError(
+                    f"{field}: required (no default agent on this logger)", field=field
+                )
             return self.default_agent
         return check_name(agent_id, field, limit=200)
 
@@ -124,12 +126,12 @@ class InteractionLogger(BaseLogger):
         origin_agent: str | None = None,
         parent_agent: str | None = None,
         depth: int | None = None,
-        reach: int = 0,
+        reach: int | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
         """One step of a viral cascade: ``resharer`` reshared ``content_id`` from
         ``parent_agent`` (the origin's content at depth 1). ``reach`` is the audience this
-        reshare reached. The logger tracks each cascade's depth, total reach and resharers."""
+        reshare reached (unknown: each reshare counts 1). The logger tracks each cascade's depth, total reach and resharers."""
         check_name(content_id, "content_id")
         who = check_name(resharer, "resharer", limit=200)
         if origin_agent is not None:
@@ -137,7 +139,7 @@ class InteractionLogger(BaseLogger):
         if parent_agent is not None:
             check_name(parent_agent, "parent_agent", limit=200)
         check_number(depth, "depth", optional=True, integer=True, minimum=0)
-        check_number(reach, "reach", integer=True, minimum=0)
+        check_number(reach, "reach", optional=True, integer=True, minimum=0)
         with self._lock:
             cascade = self._cascades.get(content_id)
             if cascade is None:
@@ -148,7 +150,7 @@ class InteractionLogger(BaseLogger):
                 cascade.origin = origin_agent
             level = depth if depth is not None else cascade.depth + 1
             cascade.depth = max(cascade.depth, level)
-            cascade.reach += reach
+            cascade.reach += 1 if reach is None else reach
             cascade.resharers.add(who)
             total_reach, max_depth, origin = cascade.reach, cascade.depth, cascade.origin
         if not self.enabled_for(INFO):
@@ -156,7 +158,8 @@ class InteractionLogger(BaseLogger):
         self._interaction(
             "reshare",
             who,
-            f"{who} reshared {content_id} (depth {level}, reach {reach})",
+            f"{who} reshared {content_id} (depth {level}"
+            + (f", reach {reach})" if reach is not None else ")"),
             "viral_cascade",
             {
                 "interaction_type": "reshare",

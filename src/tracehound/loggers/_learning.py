@@ -85,7 +85,12 @@ class LearningLogger(BaseLogger):
             "DEBUG",
             f"Training step {step}",
             "training_step",
-            {"learning_type": self.learning_type, "step": step, "metrics": values, "model_state": state},
+            {
+                "learning_type": self.learning_type,
+                "step": step,
+                "metrics": values,
+                "model_state": state,
+            },
         )
         for metric, info in converged:
             self._record(
@@ -143,11 +148,17 @@ class LearningLogger(BaseLogger):
             for name, series in self._series.items():
                 info = self._status(series)
                 if info is None:
-                    info = {"converged": False, "samples": len(series.values), "window": self.window}
+                    info = {
+                        "converged": False,
+                        "samples": len(series.values),
+                        "window": self.window,
+                    }
                 out[name] = info
         return out
 
-    def log_reward(self, action_id: str, reward: float, cumulative_reward: float | None = None) -> None:
+    def log_reward(
+        self, action_id: str, reward: float, cumulative_reward: float | None = None
+    ) -> None:
         """A reward signal (``learning.reward``, INFO). Without ``cumulative_reward`` the
         logger's own running sum is recorded."""
         if not isinstance(action_id, str | int) or isinstance(action_id, bool):
@@ -159,7 +170,9 @@ class LearningLogger(BaseLogger):
         with self._lock:
             self.cumulative_reward += float(reward)
             self.rewards += 1
-            total = self.cumulative_reward if cumulative_reward is None else float(cumulative_reward)
+            total = (
+                self.cumulative_reward if cumulative_reward is None else float(cumulative_reward)
+            )
         self._record(
             "learning.reward",
             self.learning_type,
@@ -182,7 +195,8 @@ class LearningLogger(BaseLogger):
         check_name(action_selected, "action_selected")
         if not isinstance(exploration, bool):
             raise ArgumentError(
-                f"exploration: expected a boolean, got {type(exploration).__name__}", field="exploration"
+                f"exploration: expected a boolean, got {type(exploration).__name__}",
+                field="exploration",
             )
         check_number(epsilon, "epsilon", optional=True, minimum=0)
         with self._lock:
@@ -207,7 +221,9 @@ class LearningLogger(BaseLogger):
             },
         )
 
-    def log_policy_update(self, update_data: Mapping[str, Any] | None = None, reason: str | None = None) -> None:
+    def log_policy_update(
+        self, update_data: Mapping[str, Any] | None = None, reason: str | None = None
+    ) -> None:
         """A policy or strategy update (``learning.update``, INFO)."""
         data = check_mapping(update_data, "update_data")
         if reason is not None:

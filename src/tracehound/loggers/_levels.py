@@ -50,7 +50,15 @@ LEVEL_NUMBERS: Final[dict[str, int]] = {
 LEVEL_NAMES: Final[dict[int, str]] = {v: k for k, v in LEVEL_NUMBERS.items()}
 _ALIASES: Final = {"WARN": "WARNING", "FATAL": "CRITICAL", "ERR": "ERROR", "TRACE": "DEBUG"}
 
-CATEGORIES: Final = ("agents", "learning", "interactions", "performance", "system", "errors", "events")
+CATEGORIES: Final = (
+    "agents",
+    "learning",
+    "interactions",
+    "performance",
+    "system",
+    "errors",
+    "events",
+)
 
 _by_category: dict[str, int] = {}
 _by_logger: dict[str, int] = {}
@@ -63,7 +71,9 @@ def level_number(level: object, field: str = "level") -> int:
     """The number of a level given as a name (``"info"``, ``"WARN"``) or a number (``20``).
     Raises :class:`~tracehound.exceptions.ValidationError` naming ``field`` otherwise."""
     if isinstance(level, bool):
-        raise ValidationError(f"{field}: expected a level name or number, got a boolean", field=field)
+        raise ValidationError(
+            f"{field}: expected a level name or number, got a boolean", field=field
+        )
     if isinstance(level, int):
         return level
     if isinstance(level, str):

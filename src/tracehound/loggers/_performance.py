@@ -134,7 +134,9 @@ class PerformanceLogger(BaseLogger):
         if flush_now:
             self.flush()
 
-    def log_latency(self, operation: str, duration_ms: float, *, success: bool = True, **tags: Any) -> None:
+    def log_latency(
+        self, operation: str, duration_ms: float, *, success: bool = True, **tags: Any
+    ) -> None:
         """The latency of one operation (metric ``latency``, unit ``ms``)."""
         check_name(operation, "operation")
         check_number(duration_ms, "duration_ms", minimum=0)
@@ -160,7 +162,9 @@ class PerformanceLogger(BaseLogger):
         if not self.enabled_for(INFO):
             return
         rate = float(count) / duration_s if duration_s > 0 else 0.0
-        tags.update(operation=operation, count=count, duration_s=duration_s, event_type="throughput")
+        tags.update(
+            operation=operation, count=count, duration_s=duration_s, event_type="throughput"
+        )
         self._add("throughput", rate, "items/s", tags)
 
     def log_resource_usage(self, **tags: Any) -> dict[str, float]:
@@ -221,7 +225,9 @@ class PerformanceLogger(BaseLogger):
                 return found.as_dict() if found else _OpStats().as_dict()
             return {op: s.as_dict() for op, s in self._ops.items()}
 
-    def bottlenecks(self, top: int = 5, *, threshold_ms: float | None = None) -> list[dict[str, Any]]:
+    def bottlenecks(
+        self, top: int = 5, *, threshold_ms: float | None = None
+    ) -> list[dict[str, Any]]:
         """The operations that took the most total time (mean above ``threshold_ms`` if given)."""
         rows = [{"operation": op, **s} for op, s in self.stats().items()]
         if threshold_ms is not None:
@@ -252,7 +258,7 @@ def flush_loggers() -> int:
 atexit.register(flush_loggers)  # registered after the SDK's: runs before the pipeline stops
 
 
-class measure_performance:  # noqa: N801 - the seed's name
+class measure_performance:
     """Time a block: ``with measure_performance("content_generation"): ...`` (also
     ``async with``). The block is a span of kind ``operation`` and its latency goes to a
     :class:`PerformanceLogger` (``logger=``, default the process-wide one). ``elapsed_ms``
@@ -260,7 +266,9 @@ class measure_performance:  # noqa: N801 - the seed's name
 
     __slots__ = ("_logger", "_spans", "_starts", "attributes", "elapsed_ms", "name")
 
-    def __init__(self, name: str, *, logger: PerformanceLogger | None = None, **attributes: Any) -> None:
+    def __init__(
+        self, name: str, *, logger: PerformanceLogger | None = None, **attributes: Any
+    ) -> None:
         check_name(name, "name")
         if logger is not None and not isinstance(logger, PerformanceLogger):
             raise ArgumentError(
@@ -335,7 +343,9 @@ def trace_performance(name: Any = None, *, logger: PerformanceLogger | None = No
 
     def wrap(fn: F) -> F:
         if not callable(fn):
-            raise ArgumentError(f"trace_performance: expected a function, got {type(fn).__name__}", field="fn")
+            raise ArgumentError(
+                f"trace_performance: expected a function, got {type(fn).__name__}", field="fn"
+            )
         op = name or getattr(fn, "__qualname__", None) or repr(fn)
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
             # generators: the SDK keeps the span current only while the generator runs

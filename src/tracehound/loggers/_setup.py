@@ -36,10 +36,7 @@ def setup_logging(
     """
     if trace_dir is not None:
         options["trace_dir"] = trace_dir
-    if options:
-        rt = _runtime.configure(**options)
-    else:
-        rt = _runtime._runtime or _runtime.get_runtime()
+    rt = _runtime.configure(**options) if options else (_runtime._runtime or _runtime.get_runtime())
     if level is not None:
         set_level("*", level)
     if levels:

@@ -32,9 +32,7 @@ def check_name(value: Any, field: str, *, optional: bool = False, limit: int = 5
     if value is None and optional:
         return ""
     if not isinstance(value, str):
-        raise ArgumentError(
-            f"{field}: expected a string, got {type(value).__name__}", field=field
-        )
+        raise ArgumentError(f"{field}: expected a string, got {type(value).__name__}", field=field)
     if not value.strip():
         raise ArgumentError(f"{field}: must not be empty", field=field)
     if len(value) > limit:
@@ -58,7 +56,12 @@ def check_mapping(value: Any, field: str, *, optional: bool = True) -> dict[str,
 
 
 def check_number(
-    value: Any, field: str, *, optional: bool = False, integer: bool = False, minimum: float | None = None
+    value: Any,
+    field: str,
+    *,
+    optional: bool = False,
+    integer: bool = False,
+    minimum: float | None = None,
 ) -> float | int | None:
     """A finite number (an ``int`` when ``integer``), not a boolean."""
     if value is None and optional:

@@ -162,7 +162,7 @@ def _bounds(
 ) -> _Bounds:
     """Session id → [project, earliest, latest record time] of a batch."""
     first = batch[0]
-    if all(map(first.session_id.__eq__, map(_session_of, batch))):
+    if len(set(map(_session_of, batch))) == 1:
         # The common case, one session per batch: C-level min/max, no per-record Python.
         times = [*map(_start_of, spans), *map(_timestamp_of, events), *map(_timestamp_of, metrics)]
         latest = max(times)

@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,8 @@ class TraceAgent:
         else:
             self.rejected += 1
             raise TraceEntryError(
-                f"metadata: expected a mapping (dict) or None, got {type(metadata).__name__}", field="metadata"
+                f"metadata: expected a mapping (dict) or None, got {type(metadata).__name__}",
+                field="metadata",
             )
         with self._lock:
             self._sequence += 1
@@ -111,7 +112,7 @@ class TraceAgent:
             )
         meta = self._metadata(metadata)
         entry = TraceEntry(
-            timestamp=datetime.now(timezone.utc).isoformat(),
+            timestamp=datetime.now(UTC).isoformat(),
             event_type=event_type,
             data=dict(data),
             metadata=meta,
@@ -148,13 +149,19 @@ class TraceAgent:
 
     # -- state, checkpoints, common events ---------------------------------------------
     async def snapshot_state(
-        self, state: Mapping[str, Any], *, label: str | None = None, metadata: dict[str, Any] | None = None
+        self,
+        state: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> TraceEntry:
         """Record a copy of ``state`` as it is now (``state_snapshot``, a critical entry) with
         the keys added, changed and removed since the previous snapshot."""
         if not isinstance(state, Mapping):
             self.rejected += 1
-            raise TraceEntryError(f"state: expected a mapping (dict), got {type(state).__name__}", field="state")
+            raise TraceEntryError(
+                f"state: expected a mapping (dict), got {type(state).__name__}", field="state"
+            )
         frozen = sanitize(dict(state))
         if not isinstance(frozen, dict):  # pragma: no cover - sanitize keeps dicts
             frozen = {"state": frozen}
@@ -163,7 +170,12 @@ class TraceAgent:
             self._last_state = frozen
             self.snapshots += 1
             version = self.snapshots
-        data = {"label": label, "version": version, "state": frozen, "diff": _diff(previous, frozen)}
+        data = {
+            "label": label,
+            "version": version,
+            "state": frozen,
+            "diff": _diff(previous, frozen),
+        }
         entry = self._entry("state_snapshot", data, metadata)
         self.last_result = await self.trace_manager.store_trace(entry)
         return entry
@@ -177,7 +189,9 @@ class TraceAgent:
             raise TraceEntryError("name: expected a non-empty string", field="name")
         if state is not None and not isinstance(state, Mapping):
             self.rejected += 1
-            raise TraceEntryError(f"state: expected a mapping (dict), got {type(state).__name__}", field="state")
+            raise TraceEntryError(
+                f"state: expected a mapping (dict), got {type(state).__name__}", field="state"
+            )
         data: dict[str, Any] = {"checkpoint": name, "details": details}
         if state is not None:
             data["state"] = sanitize(dict(state))
@@ -193,14 +207,22 @@ class TraceAgent:
         for field, value in (("old_state", old_state), ("new_state", new_state)):
             if not isinstance(value, Mapping):
                 self.rejected += 1
-                raise TraceEntryError(f"{field}: expected a mapping (dict), got {type(value).__name__}", field=field)
+                raise TraceEntryError(
+                    f"{field}: expected a mapping (dict), got {type(value).__name__}", field=field
+                )
         await self.log_event(
             "state_change",
-            {"old_state": dict(old_state), "new_state": dict(new_state), "trigger": trigger,
-             "diff": _diff(old_state, new_state)},
+            {
+                "old_state": dict(old_state),
+                "new_state": dict(new_state),
+                "trigger": trigger,
+                "diff": _diff(old_state, new_state),
+            },
         )
 
-    async def log_player_action(self, player_id: str, action: str, details: Mapping[str, Any] | None = None) -> None:
+    async def log_player_action(
+        self, player_id: str, action: str, details: Mapping[str, Any] | None = None
+    ) -> None:
         """A player's (or agent's) action (``player_action``)."""
         for field, value in (("player_id", player_id), ("action", action)):
             if not isinstance(value, str) or not value:
@@ -212,14 +234,20 @@ class TraceAgent:
             {"agent": player_id},
         )
 
-    async def log_system_event(self, name: str, details: Mapping[str, Any] | None = None, *, level: str = "INFO") -> None:
+    async def log_system_event(
+        self, name: str, details: Mapping[str, Any] | None = None, *, level: str = "INFO"
+    ) -> None:
         """A system event (``system_event``)."""
         if not isinstance(name, str) or not name:
             self.rejected += 1
             raise TraceEntryError("name: expected a non-empty string", field="name")
-        await self.log_event("system_event", {"name": name, "details": dict(details or {})}, {"level": level})
+        await self.log_event(
+            "system_event", {"name": name, "details": dict(details or {})}, {"level": level}
+        )
 
-    async def log_error(self, error: BaseException | str, context: Mapping[str, Any] | None = None) -> None:
+    async def log_error(
+        self, error: BaseException | str, context: Mapping[str, Any] | None = None
+    ) -> None:
         """An error (``error``, a critical entry) with its type, message and context."""
         if isinstance(error, BaseException):
             data: dict[str, Any] = {"error_type": type(error).__name__, "error_message": str(error)}

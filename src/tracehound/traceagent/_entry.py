@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
@@ -27,7 +27,7 @@ class TraceEntryError(ValidationError):
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 @dataclasses.dataclass
@@ -48,7 +48,7 @@ class TraceEntry:
         Returns the entry (with ``timestamp`` normalized to ISO-8601 text)."""
         ts = self.timestamp
         if isinstance(ts, datetime):
-            self.timestamp = (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).isoformat()
+            self.timestamp = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
         elif isinstance(ts, str):
             try:
                 datetime.fromisoformat(ts.replace("Z", "+00:00"))
@@ -58,7 +58,8 @@ class TraceEntry:
                 ) from None
         else:
             raise TraceEntryError(
-                f"timestamp: expected an ISO-8601 string, got {type(ts).__name__}", field="timestamp"
+                f"timestamp: expected an ISO-8601 string, got {type(ts).__name__}",
+                field="timestamp",
             )
         et = self.event_type
         if not isinstance(et, str):
@@ -68,7 +69,9 @@ class TraceEntry:
         if not et.strip():
             raise TraceEntryError("event_type: must not be empty", field="event_type")
         if len(et) > _MAX_TYPE:
-            raise TraceEntryError(f"event_type: longer than {_MAX_TYPE} characters", field="event_type")
+            raise TraceEntryError(
+                f"event_type: longer than {_MAX_TYPE} characters", field="event_type"
+            )
         if any(ord(c) < 32 or ord(c) == 127 for c in et):
             raise TraceEntryError("event_type: contains control characters", field="event_type")
         for name in ("data", "metadata"):
@@ -80,17 +83,21 @@ class TraceEntry:
             for key in value:
                 if not isinstance(key, str):
                     raise TraceEntryError(
-                        f"{name}: keys must be strings, got {type(key).__name__} {key!r:.40}", field=name
+                        f"{name}: keys must be strings, got {type(key).__name__} {key!r:.40}",
+                        field=name,
                     )
         level = self.metadata.get("level")
         if level is not None and (not isinstance(level, str) or level.upper() not in _LEVELS):
             raise TraceEntryError(
-                f"metadata.level: expected one of {', '.join(_LEVELS)}, got {level!r:.40}", field="metadata.level"
+                f"metadata.level: expected one of {', '.join(_LEVELS)}, got {level!r:.40}",
+                field="metadata.level",
             )
         if not isinstance(self.id, str) or not self.id:
             raise TraceEntryError("id: expected a non-empty string", field="id")
         if not isinstance(self.requires_analysis, bool):
-            raise TraceEntryError("requires_analysis: expected a boolean", field="requires_analysis")
+            raise TraceEntryError(
+                "requires_analysis: expected a boolean", field="requires_analysis"
+            )
         return self
 
     # -- derived ------------------------------------------------------------------------
@@ -137,7 +144,9 @@ class TraceEntry:
     def from_dict(cls, obj: Mapping[str, Any]) -> TraceEntry:
         """Rebuild (and validate) an entry from :meth:`to_dict` output."""
         if not isinstance(obj, Mapping):
-            raise TraceEntryError(f"entry: expected a mapping, got {type(obj).__name__}", field="entry")
+            raise TraceEntryError(
+                f"entry: expected a mapping, got {type(obj).__name__}", field="entry"
+            )
         entry = cls(
             timestamp=obj.get("timestamp"),  # type: ignore[arg-type]
             event_type=obj.get("event_type"),  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ import os
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
@@ -64,7 +64,7 @@ Analyzer = Callable[[TraceEntry], Awaitable[None] | None]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -188,9 +188,13 @@ class TraceManager:
         elif not isinstance(store, TraceStore):
             raise TypeError(f"store: expected a TraceStore or a path, got {type(store).__name__}")
         self.store: TraceStore = store
-        self.fallback_path = Path(fallback_path) if fallback_path is not None else root / "traceagent_fallback.log"
+        self.fallback_path = (
+            Path(fallback_path) if fallback_path is not None else root / "traceagent_fallback.log"
+        )
         self.emergency_path = (
-            Path(emergency_path) if emergency_path is not None else root / "traceagent_emergency.log"
+            Path(emergency_path)
+            if emergency_path is not None
+            else root / "traceagent_emergency.log"
         )
         if fsync not in ("critical", "always", "never"):
             raise ValueError(f"fsync: expected 'critical', 'always' or 'never', got {fsync!r}")
@@ -243,22 +247,21 @@ class TraceManager:
 
     def _persist(self, entry: TraceEntry) -> StoreResult:
         if not isinstance(entry, TraceEntry):
-            raise TraceEntryError(f"entry: expected a TraceEntry, got {type(entry).__name__}", field="entry")
+            raise TraceEntryError(
+                f"entry: expected a TraceEntry, got {type(entry).__name__}", field="entry"
+            )
         entry.validate()
         if self.emit_events:
             self._emit(entry)
-        sync = self.fsync == "always" or (self.fsync == "critical" and entry.critical)
-        record: dict[str, Any] | None = None
         try:
-            record = self._entry_dict(entry)
-            self._log_entry(record, sync)
+            self._store_sync(entry)
             self._count("store")
             return "store"
         except TraceError as exc:
             self.last_error = str(exc)
             log.error("Trace error: %s", exc)
             try:
-                self._fallback_log(record if record is not None else self._entry_dict(entry), str(exc))
+                self._fallback_sync(entry, str(exc))
                 self._count("fallback")
                 return "fallback"
             except Exception as fallback_exc:
@@ -267,13 +270,31 @@ class TraceManager:
         except Exception as exc:
             self.last_error = f"unexpected: {exc!r}"
             log.error("Unexpected error in trace: %r", exc)
-        return self._emergency_log(entry, record)
+        return self._emergency_sync(entry)
 
     def _count(self, where: str) -> None:
         with self._lock:
             self.counts[where] += 1
 
-    def _log_entry(self, record: dict[str, Any], sync: bool) -> None:
+    # The seed's step names ("Error Handling"), as coroutines: a subclass (or the seed's own
+    # try/except) can chain them exactly as the seed does.
+    async def _log_entry(self, entry: TraceEntry) -> None:
+        """Write ``entry`` to the store; raises :class:`TraceError` when the store fails."""
+        self._store_sync(entry)
+        self._count("store")
+
+    async def _fallback_log(self, entry: TraceEntry, error: str = "") -> None:
+        """Append ``entry`` to the fallback log; raises when that fails too."""
+        self._fallback_sync(entry, error)
+        self._count("fallback")
+
+    async def _emergency_log(self, entry: TraceEntry) -> None:
+        """Append ``entry`` to the emergency log (never raises; see :attr:`unsaved`)."""
+        self._emergency_sync(entry)
+
+    def _store_sync(self, entry: TraceEntry) -> None:
+        sync = self.fsync == "always" or (self.fsync == "critical" and entry.critical)
+        record = self._entry_dict(entry)
         try:
             self.store.write(record, sync=sync)
         except TraceError:
@@ -281,15 +302,20 @@ class TraceManager:
         except OSError as exc:
             raise TraceError(f"trace store failed: {exc}") from exc
 
-    def _fallback_log(self, record: dict[str, Any], error: str) -> None:
-        line = orjson.dumps({"fallback_at": _now(), "error": error, "entry": record}, option=orjson.OPT_APPEND_NEWLINE)
+    def _fallback_sync(self, entry: TraceEntry, error: str) -> None:
+        line = orjson.dumps(
+            {"fallback_at": _now(), "error": error, "entry": self._entry_dict(entry)},
+            option=orjson.OPT_APPEND_NEWLINE,
+        )
         self.fallback_path.parent.mkdir(parents=True, exist_ok=True)
         _append(self.fallback_path, line, sync=True)
 
-    def _emergency_log(self, entry: TraceEntry, record: dict[str, Any] | None) -> StoreResult:
+    def _emergency_sync(self, entry: TraceEntry) -> StoreResult:
+        record: dict[str, Any] | None = None
         try:
             try:
-                body = orjson.dumps(record if record is not None else entry.to_dict()).decode()
+                record = self._entry_dict(entry)
+                body = orjson.dumps(record).decode()
             except Exception:
                 body = repr(entry)
             line = f"EMERGENCY {_now()} {body}\n".encode("utf-8", "backslashreplace")
@@ -305,7 +331,9 @@ class TraceManager:
             with self._lock:
                 self.unsaved.append(record if record is not None else {"entry": repr(entry)})
             try:
-                sys.stderr.write(f"tracehound: could not save a trace entry anywhere ({exc}): {entry!r}\n")
+                sys.stderr.write(
+                    f"tracehound: could not save a trace entry anywhere ({exc}): {entry!r}\n"
+                )
             except Exception:
                 pass
             log.critical("Trace entry could not be saved anywhere: %r", exc)
@@ -339,7 +367,9 @@ class TraceManager:
             msg = entry.data.get("message") if isinstance(entry.data, dict) else None
             if isinstance(msg, str):
                 data["message"] = msg
-            _runtime.emit_event(_TYPE_MAP.get(entry.event_type.lower(), "log"), entry.event_type, data)
+            _runtime.emit_event(
+                _TYPE_MAP.get(entry.event_type.lower(), "log"), entry.event_type, data
+            )
         except Exception as exc:  # pragma: no cover - the SDK does not raise
             log.debug("could not emit trace entry %s: %r", entry.id, exc)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from tracehound.store._engine import make_engine
+from tracehound.store._engine import make_engine, sqlalchemy_url
 from tracehound.store._schema import metadata
 
 config = context.config
@@ -29,8 +29,9 @@ def _run(connection: Connection) -> None:
 
 
 def run_offline() -> None:
+    url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=sqlalchemy_url(url) if url else None,
         target_metadata=metadata,
         literal_binds=True,
     )
