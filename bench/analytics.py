@@ -247,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         args.runs,
     )
     results["debug_why_agent_didnt_fire (agent+conversation+vault)"] = (best, med)
+    best, med, why3 = timed(lambda: an.debug_why_agent_didnt_fire("Agent03", hours=24), args.runs)
+    results["debug_why_agent_didnt_fire (agent, 24 h)"] = (best, med)
     best, med, why2 = timed(lambda: an.debug_why_agent_didnt_fire("Agent03"), args.runs)
     results["debug_why_agent_didnt_fire (agent only)"] = (best, med)
     best, med, slow = timed(lambda: an.find_slow_executions(threshold_ms=5000, hours=24), args.runs)
@@ -257,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, (b, m) in results.items():
         worst = max(worst, m)
         print(f"{name:58} {b:9.1f} {m:10.1f}")
-    print(f"why status: {why['status']} / {why2['status']}; slow rows: {len(slow)}")  # type: ignore[index,arg-type]
+    print(
+        f"why status: {why['status']} / {why2['status']} / {why3['status']}; slow rows: {len(slow)}"
+    )  # type: ignore[index,arg-type]
     print("target (< 1000 ms each):", "met" if worst < 1000 else "NOT met")
     return 0
 

@@ -13,5 +13,7 @@ def main() -> None:
     app()
 
 
-from . import _analysis  # noqa: E402,F401
-from . import _executions  # noqa: E402,F401
+from . import (
+    _analysis,  # noqa: F401
+    _executions,  # noqa: F401
+)
