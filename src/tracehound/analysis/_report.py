@@ -227,6 +227,19 @@ def _hms(seconds: float) -> str:
     return f"{s}s"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except ValueError:
+        return None
+
+
 def _ts_clock(iso_text: str | None) -> str:
     if not iso_text:
         return "-"
@@ -397,6 +410,13 @@ def parse_description(description: str, analyzer: LogAnalyzer) -> dict[str, Any]
     for key, stats in s.agents.items():
         for role in stats.roles:
             roles.setdefault(role.lower(), []).append(key)
+        # "the curator" names curator_002, "the publisher" PublisherAgent
+        low_key = key.lower()
+        for base in (re.sub(r"[_\-]?\d+$", "", low_key), low_key.removesuffix("agent")):
+            if base and base != low_key and len(base) >= 3:
+                roles.setdefault(base, [])
+                if key not in roles[base]:
+                    roles[base].append(key)
     words = _WORD.findall(description)
     agents: list[str] = []
     unknown: list[str] = []
@@ -516,8 +536,9 @@ def debug_issue(
         activities[agent] = act
         lines.append("")
         lines.append(
-            f"Agent {agent} ({act['agent_role'] or '-'}): {act['total_logs']:,} logs, {act['errors']} errors, "
-            f"{act['warnings']} warnings; active {_ts_clock(act['first_seen'])}–{_ts_clock(act['last_seen'])}"
+            f"Agent {agent} ({act['agent_role'] or '-'}): {_plural(act['total_logs'], 'log')}, "
+            f"{_plural(act['errors'], 'error')}, {_plural(act['warnings'], 'warning')}; "
+            f"active {_ts_clock(act['first_seen'])}–{_ts_clock(act['last_seen'])}"
         )
         runs = act["runs"]
         if runs:
@@ -579,7 +600,8 @@ def debug_issue(
                 notes.append(
                     f"{agent}: {tries} content actions but only {content} pieces of content generated"
                 )
-            if lc and ov["last"] and act["last_seen"] and act["last_seen"] > lc["timestamp"]:
+            gap = _seconds_between(lc["timestamp"] if lc else None, act["last_seen"])
+            if lc and gap is not None and gap >= 1.0:
                 notes.append(
                     f"{agent}: no content since {_ts_clock(lc['timestamp'])} (still active until {_ts_clock(act['last_seen'])})"
                 )

@@ -48,7 +48,7 @@ class trace_context:
 
     __slots__ = ("_frames", "elapsed_ms", "fields", "logger", "name")
 
-    def __init__(self, logger: Any, name: str, **context: Any) -> None:
+    def __init__(self, logger: Any, name: str, /, **context: Any) -> None:
         if logger is not None and not isinstance(
             logger, BaseLogger | logging.Logger | logging.LoggerAdapter
         ):

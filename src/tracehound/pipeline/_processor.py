@@ -62,6 +62,7 @@ class BatchProcessor:
         self._stopped = False
         self._thread: threading.Thread | None = None
         self._inflight: tuple[list[Record], set[int]] | None = None
+        self._batches = 0  # deliveries made (progress marker for shutdown)
         self._pid = os.getpid()
         # counters (plain ints: written by one thread each, read racily for stats)
         self.emitted = 0
@@ -154,6 +155,7 @@ class BatchProcessor:
             for i, ch in enumerate(self.channels):
                 ch.deliver(batch, deadline=deadline)
                 done.add(i)
+                self._batches += 1
             self._inflight = None
             if deadline is not None and time.monotonic() > deadline:
                 return
@@ -190,9 +192,7 @@ class BatchProcessor:
             self._wake.set()
         thread = self._thread
         if thread is not None and thread.is_alive():
-            # keep time to spool what is left if the worker is stuck in a hung exporter
-            reserve = 0.1 + len(self._queue) * 15e-6 + self.batch_size * 15e-6
-            thread.join(max(0.0, deadline - time.monotonic() - reserve))
+            self._wait_for_worker(thread, deadline, stall=max(0.0, timeout) / 2)
         hung = thread is not None and thread.is_alive()
         if hung:
             self._spool_leftovers()
@@ -210,6 +210,23 @@ class BatchProcessor:
             except Exception:
                 pass
             ch.spool.close()
+
+    def _wait_for_worker(self, thread: threading.Thread, deadline: float, stall: float) -> None:
+        """Join the draining worker until ``deadline`` — minus the time spooling the rest would
+        take — or until it made no progress for ``stall`` seconds (stuck in a hung sink)."""
+        last = (self._batches, len(self._queue))
+        last_change = time.monotonic()
+        while thread.is_alive():
+            now = time.monotonic()
+            reserve = 0.05 + (len(self._queue) + self.batch_size) * 12e-6
+            if now >= deadline - reserve:
+                return
+            thread.join(min(0.02, max(0.0, deadline - reserve - now)))
+            progress = (self._batches, len(self._queue))
+            if progress != last:
+                last, last_change = progress, time.monotonic()
+            elif time.monotonic() - last_change >= stall:
+                return
 
     def _spool_leftovers(self) -> None:
         inflight = self._inflight
