@@ -94,7 +94,6 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
-    "LLM",
     "AgentLogger",
     "AgentTrackerFactory",
     "BaseAgent",
@@ -112,6 +111,7 @@ __all__ = [
     "ExporterError",
     "InMemoryExporter",
     "InteractionLogger",
+    "LLM",
     "LLMCallLog",
     "LLMCallLogger",
     "LearningLogger",
@@ -135,7 +135,6 @@ __all__ = [
     "TracingThreadPoolExecutor",
     "TrackingMixin",
     "ValidationError",
-    "__version__",
     "analyze_session",
     "calculate_cost",
     "configure",
@@ -162,6 +161,7 @@ __all__ = [
     "trace_learning_update",
     "trace_performance",
     "wrap_llm",
+    "__version__",
 ]
 
 

@@ -242,7 +242,7 @@ def test_the_current_session_by_default(tmp_path: Path) -> None:
     an = LogAnalyzer()  # flushes the running tracehound first
     assert an.session_id == tracehound.stats()["session_id"]
     assert an.get_errors()[0]["message"] == "boom"
-    tracehound.configure(trace_dir=tmp_path / "trace", exporters=("store",), flush_interval=0.05)
+    tracehound.configure(trace_dir=tmp_path / "trace", exporters=("store",), session_id="s2", flush_interval=0.05)
     tracehound.AgentLogger("a2", "r").error("db only")
     assert LogAnalyzer().source.kind == "store"
     assert LogAnalyzer().get_errors()[0]["message"] == "db only"

@@ -3,18 +3,19 @@ journeys, errors and causality chains over one session, from the files or the da
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
 from ..exceptions import ValidationError
-from ..model import Event, Record, Span
+from ..model import Event, Metric, Record, Span
 from ._items import ERROR_LEVELS, FAILED, error_signature, iso, item, normalize_message, short_type
 from ._source import Progress, RecordSource, open_source
 from ._summary import AgentStats, Series, Summary, summarize
@@ -132,6 +133,111 @@ def _convergence(values: list[float], window: int = 20, tolerance: float = 0.01)
         "window": w,
         "samples": len(values),
     }
+
+
+class _Context(NamedTuple):
+    err_id: str
+    t: int
+    lookback: float
+    trace_id: str | None
+    keys: set[str]
+    agent: str | None
+    partners: dict[str, Counter[str]]
+    target_type: str | None
+
+
+def _time_of(rec: Record) -> int:
+    return rec.start_time if type(rec) is Span else rec.timestamp  # type: ignore[union-attr]
+
+
+def _score(
+    rec: Record, ctx: _Context, *, encloses: bool, explain: bool
+) -> tuple[float, list[str] | None] | None:
+    """How plausibly ``rec`` led to the error (``None``: not a candidate), with the reasons
+    when ``explain``. Read straight from the record, so a busy window costs little."""
+    ts = _time_of(rec)
+    if ts > ctx.t:
+        return None
+    is_span = type(rec) is Span
+    if is_span:
+        sp: Span = rec  # type: ignore[assignment]
+        failed = sp.status in FAILED
+        level = "ERROR" if failed else "INFO"
+        rtype = "span"
+        etype = sp.error_type
+        who = sp.agent_name or sp.agent_id
+        label = f"{sp.kind} {sp.name}"
+    else:
+        ev: Event = rec  # type: ignore[assignment]
+        level = ev.level
+        failed = level in ERROR_LEVELS
+        rtype = ev.type
+        raw = ev.data.get("error_type") if ev.data else None
+        etype = raw if isinstance(raw, str) else None
+        who = ev.agent_name or ev.agent_id
+        label = ev.name
+    reasons: list[str] | None = [] if explain else None
+    score = 0.0
+    related = False
+    if ctx.trace_id is not None and rec.trace_id == ctx.trace_id:
+        score += 2.0
+        related = True
+        if reasons is not None:
+            reasons.append("same trace")
+    if encloses:
+        score += 1.0
+        related = True
+        if reasons is not None:
+            reasons.append(f"encloses the error ({label})")
+    if who is not None and who in ctx.keys:
+        score += 1.5
+        related = True
+        if reasons is not None:
+            reasons.append(f"same agent ({who})")
+    elif who is not None and who in ctx.partners:
+        score += 1.0
+        related = True
+        if reasons is not None:
+            types = ", ".join(sorted(ctx.partners[who])) or "interaction"
+            reasons.append(f"{who} interacted with {ctx.agent} ({types})")
+    if failed and not encloses:
+        score += 3.0
+        same_trace = ctx.trace_id is not None and rec.trace_id == ctx.trace_id
+        if reasons is not None:
+            if is_span:
+                reasons.append("failed step in the same trace" if same_trace else "failed span")
+            else:
+                reasons.append("earlier error")
+        if ctx.target_type is not None and short_type(etype) == ctx.target_type:
+            score += 1.5
+            if reasons is not None:
+                reasons.append(
+                    f"{ctx.target_type} raised here"
+                    if same_trace
+                    else f"same error type ({ctx.target_type})"
+                )
+    elif level == "WARNING":
+        score += 2.0
+        if reasons is not None:
+            reasons.append("warning")
+    if not related:
+        if who is None and level in ("WARNING", "ERROR", "CRITICAL"):
+            if reasons is not None:
+                reasons.append("system-wide")
+        else:
+            return None
+    bonus = _TYPE_BONUS.get(rtype, 0.0)
+    if rtype == "log" and not failed and level != "WARNING":
+        bonus = 0.25
+    if bonus:
+        score += bonus
+        if reasons is not None:
+            reasons.append(rtype.replace("_", " "))
+    before = (ctx.t - ts) / _NS
+    score += max(0.0, 1.0 - before / ctx.lookback)
+    if reasons is not None:
+        reasons.append(f"{before:.3f}s before the error")
+    return score, reasons
 
 
 class LogAnalyzer:
@@ -549,8 +655,10 @@ class LogAnalyzer:
             raise ValidationError("limit: expected a non-negative integer", field="limit")
         keys = set(self.summary().keys_for(agent_id)) | {agent_id}
         found: list[dict[str, Any]] = []
+        agents = self.summary().agents
         for key in sorted(keys):
-            for rec in self.source.agent_records(key):
+            ids = sorted(agents[key].ids) if key in agents else []
+            for rec in self.source.agent_records(key, ids):
                 if type(rec) is Event or type(rec) is Span:
                     found.append(item(rec))
         unique = {e["id"]: e for e in found}
@@ -614,94 +722,61 @@ class LogAnalyzer:
         start = t - int(lookback_seconds * _NS)
         agent = err.get("agent")
         keys = set(self.summary().keys_for(agent)) | {agent} if isinstance(agent, str) else set()
-        partners = {}
+        partners: dict[str, Counter[str]] = {}
         for key in keys:
             partners.update(self.interacting_agents(key))
-        trace_id = err.get("trace_id")
-        window: list[Record] = list(self.source.window(start, t))
-        spans = {r.id: r for r in window if type(r) is Span}
+        ctx = _Context(
+            err_id=err["id"],
+            t=t,
+            lookback=float(lookback_seconds),
+            trace_id=err.get("trace_id"),
+            keys=keys,
+            agent=agent if isinstance(agent, str) else None,
+            partners=partners,
+            target_type=error_signature(err)[0],
+        )
+        # Stream the window once: every record of the error's trace is kept (a trace is
+        # small); of the rest only the best-scored few, so a busy window costs no memory.
+        same: list[Record] = []
+        spans: dict[str, Span] = {}
+        heap: list[tuple[float, int, str, Record]] = []
+        room = max(limit * 4, 20)
+        for rec in self.source.window(start, t):
+            rt = type(rec)
+            if rt is Metric or rec.id == ctx.err_id:
+                continue
+            if ctx.trace_id is not None and rec.trace_id == ctx.trace_id:
+                same.append(rec)
+                if rt is Span:
+                    spans[rec.id] = rec  # type: ignore[assignment]
+                continue
+            scored = _score(rec, ctx, encloses=False, explain=False)
+            if scored is None:
+                continue
+            entry = (scored[0], _time_of(rec), rec.id, rec)
+            if len(heap) < room:
+                heapq.heappush(heap, entry)
+            elif entry[:3] > heap[0][:3]:
+                heapq.heapreplace(heap, entry)
         ancestors: set[str] = set()
         node = err.get("span_id") if err.get("record") == "event" else err.get("parent_id")
         while isinstance(node, str) and node not in ancestors:
             ancestors.add(node)
             parent = spans.get(node)
             node = parent.parent_id if parent is not None else None
-        target_sig = error_signature(err)
-        target_type = target_sig[0]
         out: list[dict[str, Any]] = []
-        for rec in window:
-            if rec.id == err["id"] or type(rec) not in (Event, Span):
+        for rec in same + [h[3] for h in heap]:
+            scored = _score(
+                rec, ctx, encloses=type(rec) is Span and rec.id in ancestors, explain=True
+            )
+            if scored is None:
                 continue
             it = item(rec)
-            ts = it["timestamp_ns"]
-            if ts > t:
-                continue
-            reasons: list[str] = []
-            score = 0.0
-            related = False
-            same_trace = trace_id is not None and it.get("trace_id") == trace_id
-            encloses = it["record"] == "span" and it["id"] in ancestors
-            if same_trace:
-                score += 2.0
-                related = True
-                reasons.append("same trace")
-            if encloses:
-                score += 1.0
-                related = True
-                reasons.append(f"encloses the error ({it.get('kind')} {it['name']})")
-            who = it.get("agent")
-            if who is not None and who in keys:
-                score += 1.5
-                related = True
-                reasons.append(f"same agent ({who})")
-            elif who is not None and who in partners:
-                types = ", ".join(sorted(partners[who])) or "interaction"
-                score += 1.0
-                related = True
-                reasons.append(f"{who} interacted with {agent} ({types})")
-            level = it.get("level")
-            is_error = level in ERROR_LEVELS or it.get("status") in FAILED
-            if is_error and not encloses:
-                score += 3.0
-                if it["record"] == "span":
-                    reasons.append(
-                        "failed span" if not same_trace else "failed step in the same trace"
-                    )
-                else:
-                    reasons.append("earlier error")
-                if target_type is not None and short_type(it.get("error_type")) == target_type:
-                    score += 1.5
-                    reasons.append(
-                        f"same error type ({target_type})"
-                        if not same_trace
-                        else f"{target_type} raised here"
-                    )
-            elif level == "WARNING":
-                score += 2.0
-                reasons.append("warning")
-            if not related:
-                if who is None and level in ("WARNING", "ERROR", "CRITICAL"):
-                    reasons.append("system-wide")
-                else:
-                    continue
-            bonus = _TYPE_BONUS.get(it["type"], 0.0)
-            if (
-                it["record"] == "event"
-                and it["type"] == "log"
-                and not is_error
-                and level != "WARNING"
-            ):
-                bonus = 0.25
-            if bonus:
-                score += bonus
-                reasons.append(it["type"].replace("_", " "))
-            before = (t - ts) / _NS
-            score += max(0.0, 1.0 - before / lookback_seconds)
-            reasons.append(f"{before:.3f}s before the error")
+            score, reasons = scored
             it["score"] = round(score, 3)
             it["reasons"] = reasons
-            it["reason"] = "; ".join(reasons)
-            it["seconds_before"] = round(before, 6)
+            it["reason"] = "; ".join(reasons or ())
+            it["seconds_before"] = round((t - it["timestamp_ns"]) / _NS, 6)
             out.append(it)
         # one failure reported by several records (a failed tool span, its failed parent
         # stage, the error event) is one candidate: the best-scored (innermost on ties)

@@ -10,7 +10,8 @@ every time is truncated to the microsecond here: both sources then give identica
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -61,7 +62,7 @@ class RecordSource(Protocol):
 
     def records(self, progress: Progress | None = None) -> Iterator[Record]: ...
 
-    def agent_records(self, agent: str) -> Iterator[Record]: ...
+    def agent_records(self, agent: str, files: Iterable[str] = ()) -> Iterator[Record]: ...
 
     def window(self, start_ns: int, end_ns: int) -> Iterator[Record]: ...
 
@@ -162,15 +163,78 @@ class FileSource:
             yield rec
         progress(stats.lines, stats.lines)
 
-    def agent_records(self, agent: str) -> Iterator[Record]:
-        for rec in self._read():
-            if _agent_match(rec, agent):
-                yield rec
+    def agent_records(self, agent: str, files: Iterable[str] = ()) -> Iterator[Record]:
+        """The agent's records. A session directory has one file per agent (named by the
+        agent id, else the agent name): only those files are read — ``agent`` and ``files``
+        (the agent's other ids) name them. Without such files, every record is scanned."""
+        from ..pipeline.exporters._files import read_records, safe_name
+        from ..pipeline.exporters._rotating import backup_paths
+
+        agents_dir = self.path / "agents"
+        paths: list[Path] = []
+        if self.path.name.startswith(_SESSION_PREFIX) and agents_dir.is_dir():
+            for name in dict.fromkeys([agent, *files]):
+                log = agents_dir / f"{safe_name(name)}.log"
+                paths.extend(backup_paths(log))
+                if log.is_file():
+                    paths.append(log)
+        if not paths:
+            for rec in self._read():
+                if _agent_match(rec, agent):
+                    yield rec
+            return
+        found: dict[tuple[str, str], Record] = {}
+        for path in paths:
+            for rec in read_records(path):
+                if not _agent_match(rec, agent):
+                    continue
+                key = (rec.record_type, rec.id)
+                cur = found.get(key)
+                if cur is None or (type(rec) is Span and rec.end_time is not None):
+                    found[key] = normalize(rec)
+        yield from found.values()
 
     def window(self, start_ns: int, end_ns: int) -> Iterator[Record]:
-        for rec in self._read():
-            if _in_window(rec, start_ns, end_ns):
-                yield rec
+        """Events from ``start_ns`` to ``end_ns`` and the spans open then. Lines are skipped
+        by their leading ``timestamp`` (an event's time, a span's end) before any decoding,
+        so a window late in a long session reads little more than the window itself."""
+        from ..pipeline.exporters._files import decode_line, safe_name
+
+        floor = _iso_prefix(start_ns - 1000)
+        want = self.session_id
+        wanted = {want, safe_name(want)} if want is not None else None
+        seen: dict[tuple[str, str], Record] = {}
+        for path in self._files():
+            try:
+                fh = open(path, "rb")  # noqa: SIM115 - closed below
+            except OSError:
+                continue
+            with fh:
+                for raw in fh:
+                    if raw.startswith(b'{"timestamp":"') and raw[14:40] < floor:
+                        continue
+                    try:
+                        rec = decode_line(raw)
+                    except (ValueError, TypeError):
+                        continue
+                    if wanted is not None and rec.session_id not in wanted:
+                        continue
+                    if not _in_window(rec, start_ns, end_ns):
+                        continue
+                    key = (rec.record_type, rec.id)
+                    cur = seen.get(key)
+                    if cur is None or (
+                        type(rec) is Span and rec.end_time is not None and cur.end_time is None
+                    ):  # type: ignore[union-attr]
+                        seen[key] = normalize(rec)
+        yield from seen.values()
+
+
+def _iso_prefix(ns: int) -> bytes:
+    """The first 26 bytes of the seed-000 line ``timestamp`` of ``ns`` (text order = time)."""
+    sec, frac = divmod(max(ns, 0), 1_000_000_000)
+    head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    return f"{head}.{frac // 1000:06d}".encode()
 
 
 def _latest_file_session(trace_dir: Path) -> str | None:
@@ -336,7 +400,7 @@ class StoreSource:
             progress(0, total)
         return self._run(self._queries(), progress, total)
 
-    def agent_records(self, agent: str) -> Iterator[Record]:
+    def agent_records(self, agent: str, files: Iterable[str] = ()) -> Iterator[Record]:
         from sqlalchemy import or_
 
         def where(table: Any) -> list[Any]:

@@ -1,0 +1,464 @@
+"""The NATS JetStream transport (nats-py).
+
+Streams (created when missing):
+
+* ``TRACEHOUND`` (subjects ``tracehound.records.>``): one tracehound record per message, the
+  versioned JSON of :mod:`tracehound.model` as the body, deduplicated by the ``Nats-Msg-Id``
+  header within the stream's duplicate window. File storage, limits retention (acked messages
+  stay until ``max_age``, so other durable consumers can read the same log).
+* ``TRACEHOUND_DLQ`` (subjects ``tracehound.dlq.>``): poison messages, body verbatim, with
+  ``Tracehound-Error``, ``Tracehound-Attempts``, ``Tracehound-First-Seen``,
+  ``Tracehound-Failed-At``, ``Tracehound-Subject`` and ``Tracehound-Sequence`` headers.
+
+The consumer is a durable pull consumer with explicit acks and no delivery limit (the consumer
+service decides when a message is poison; JetStream never drops one on its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from ..exceptions import ExporterError
+from ._transport import DeadLetter, Delivery, OutMessage, PublishResult
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.aio.msg import Msg
+    from nats.js.client import JetStreamContext
+
+__all__ = ["DEFAULT_NATS_URL", "JetStreamDelivery", "JetStreamTransport"]
+
+log = logging.getLogger("tracehound.broker")
+
+DEFAULT_NATS_URL: Final = "nats://127.0.0.1:4222"
+MSG_ID: Final = "Nats-Msg-Id"
+H_ERROR: Final = "Tracehound-Error"
+H_ATTEMPTS: Final = "Tracehound-Attempts"
+H_FIRST_SEEN: Final = "Tracehound-First-Seen"
+H_FAILED_AT: Final = "Tracehound-Failed-At"
+H_SUBJECT: Final = "Tracehound-Subject"
+H_SEQUENCE: Final = "Tracehound-Sequence"
+H_MSG_ID: Final = "Tracehound-Msg-Id"
+_MAX_HEADER: Final = 2000
+
+
+def header_value(text: str) -> str:
+    """Text made safe for a NATS header value: one line of printable ASCII, bounded."""
+    out = "".join(c if 32 <= ord(c) < 127 else " " for c in text.replace("\r\n", " | "))
+    return out[:_MAX_HEADER]
+
+
+def _servers(url: str) -> list[str]:
+    return [u.strip() for u in url.split(",") if u.strip()] or [DEFAULT_NATS_URL]
+
+
+class JetStreamDelivery:
+    """A JetStream message handed to the consumer (wraps the nats-py message)."""
+
+    __slots__ = ("_meta", "msg")
+
+    def __init__(self, msg: Msg) -> None:
+        self.msg = msg
+        self._meta: Any = None
+
+    def _metadata(self) -> Any:
+        meta = self._meta
+        if meta is None:
+            meta = self._meta = self.msg.metadata
+        return meta
+
+    @property
+    def data(self) -> bytes:
+        return self.msg.data
+
+    @property
+    def subject(self) -> str:
+        return self.msg.subject
+
+    @property
+    def msg_id(self) -> str | None:
+        headers = self.msg.headers
+        return None if not headers else headers.get(MSG_ID)
+
+    @property
+    def sequence(self) -> int:
+        return int(self._metadata().sequence.stream)
+
+    @property
+    def num_delivered(self) -> int:
+        return int(self._metadata().num_delivered)
+
+    @property
+    def published_ns(self) -> int:
+        ts = self._metadata().timestamp
+        return int(ts.timestamp() * 1_000_000_000)
+
+    def __repr__(self) -> str:
+        return f"<delivery {self.subject} seq={self.sequence}>"
+
+
+class JetStreamTransport:
+    """:class:`~tracehound.broker.Transport` on NATS JetStream.
+
+    ``url`` may list several servers separated by commas (a cluster). The client reconnects
+    on its own after a broker restart; :attr:`is_connected` tells whether it is connected now.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        stream: str = "TRACEHOUND",
+        subject: str = "tracehound.records",
+        dlq_stream: str = "TRACEHOUND_DLQ",
+        dlq_subject: str = "tracehound.dlq",
+        connect_timeout: float = 2.0,
+        duplicate_window: float = 120.0,
+        max_age: float = 7 * 86_400.0,
+        name: str | None = None,
+    ) -> None:
+        self.url = url or DEFAULT_NATS_URL
+        self.stream = stream
+        self.subject = subject.rstrip(".")
+        self.dlq_stream = dlq_stream
+        self.dlq_subject = dlq_subject.rstrip(".")
+        self.connect_timeout = connect_timeout
+        self.duplicate_window = duplicate_window
+        self.max_age = max_age
+        self.name = name or "tracehound"
+        self.last_error: str | None = None
+        self.max_payload = 1024 * 1024
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._sub: Any = None
+        self._durable: str | None = None
+        self._streams_ready = False
+
+    # -- connection -------------------------------------------------------------------------
+
+    @property
+    def is_connected(self) -> bool:
+        nc = self._nc
+        return nc is not None and bool(nc.is_connected)
+
+    async def connect(self) -> None:
+        if self._nc is not None and not self._nc.is_closed:
+            return
+        from nats.aio.client import Client as NATS
+
+        nc = NATS()
+
+        async def on_error(exc: Exception) -> None:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.debug("nats: %s", self.last_error)
+
+        async def on_disconnect() -> None:
+            log.info("nats: disconnected from %s", self.url)
+
+        async def on_reconnect() -> None:
+            self.last_error = None
+            log.info("nats: reconnected to %s", self.url)
+
+        try:
+            await asyncio.wait_for(
+                nc.connect(
+                    servers=_servers(self.url),
+                    name=self.name,
+                    connect_timeout=self.connect_timeout,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    ping_interval=5,
+                    max_outstanding_pings=3,
+                    error_cb=on_error,
+                    disconnected_cb=on_disconnect,
+                    reconnected_cb=on_reconnect,
+                ),
+                timeout=self.connect_timeout + 0.5,
+            )
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+                self.last_error = self.last_error or "connection timed out"
+                raise ExporterError(
+                    f"cannot connect to NATS at {self.url}: {self.last_error}"
+                ) from None
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            raise ExporterError(f"cannot connect to NATS at {self.url}: {exc}") from None
+        self._nc = nc
+        self._js = nc.jetstream(timeout=5.0, publish_async_max_pending=20_000)
+        self.max_payload = int(getattr(nc, "max_payload", 0) or self.max_payload)
+        self.last_error = None
+
+    async def close(self) -> None:
+        nc, self._nc, self._js, self._sub = self._nc, None, None, None
+        self._streams_ready = False
+        if nc is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(nc.drain(), timeout=2.0)
+            with contextlib.suppress(Exception):
+                await nc.close()
+
+    def _jetstream(self) -> JetStreamContext:
+        if self._js is None:
+            raise ExporterError("not connected to NATS")
+        return self._js
+
+    # -- streams ----------------------------------------------------------------------------
+
+    async def ensure_streams(self, *, dead_letter: bool = True) -> None:
+        if self._streams_ready:
+            return
+        await self._ensure(self.stream, self.subject)
+        if dead_letter:
+            await self._ensure(self.dlq_stream, self.dlq_subject)
+        self._streams_ready = True
+
+    async def _ensure(self, name: str, subject: str) -> None:
+        from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+        from nats.js.errors import BadRequestError, NotFoundError
+
+        js = self._jetstream()
+        try:
+            await js.stream_info(name)
+            return
+        except NotFoundError:
+            pass
+        config = StreamConfig(
+            name=name,
+            subjects=[f"{subject}.>"],
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            duplicate_window=self.duplicate_window,
+            max_age=self.max_age,
+        )
+        try:
+            await js.add_stream(config)
+        except BadRequestError as exc:  # created concurrently by another process
+            with contextlib.suppress(NotFoundError):
+                await js.stream_info(name)
+                return
+            raise ExporterError(f"cannot create stream {name}: {exc}") from None
+        log.info("nats: created stream %s (%s.>)", name, subject)
+
+    # -- publishing -------------------------------------------------------------------------
+
+    async def publish(self, messages: Sequence[OutMessage], timeout: float) -> PublishResult:
+        if not messages:
+            return PublishResult()
+        js = self._jetstream()
+        await self.ensure_streams(dead_letter=False)
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for m in messages:
+                headers = {MSG_ID: m.msg_id}
+                if m.headers:
+                    headers.update(m.headers)
+                futures.append(
+                    await js.publish_async(m.subject, m.data, wait_stall=timeout, headers=headers)
+                )
+            done, pending = await asyncio.wait(futures, timeout=timeout)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        if pending:
+            for f in pending:
+                f.cancel()
+            self._streams_ready = False
+            raise ExporterError(
+                f"NATS did not confirm {len(pending)} of {len(messages)} messages within "
+                f"{timeout:g}s ({self.last_error or 'no acknowledgement'})"
+            )
+        duplicates = 0
+        for f in futures:
+            exc = f.exception()
+            if exc is not None:
+                self._streams_ready = False
+                raise ExporterError(f"NATS rejected a message: {type(exc).__name__}: {exc}")
+            if getattr(f.result(), "duplicate", False):
+                duplicates += 1
+        return PublishResult(stored=len(messages) - duplicates, duplicates=duplicates)
+
+    # -- consuming --------------------------------------------------------------------------
+
+    async def subscribe(self, durable: str, *, ack_wait: float, max_ack_pending: int) -> None:
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+        from nats.js.errors import NotFoundError
+
+        js = self._jetstream()
+        await self.ensure_streams()
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ack_wait,
+            max_deliver=-1,
+            max_ack_pending=max_ack_pending,
+            filter_subject=f"{self.subject}.>",
+            max_waiting=512,
+        )
+        try:
+            info = await js.consumer_info(self.stream, durable)
+        except NotFoundError:
+            info = None
+        if info is None:
+            with contextlib.suppress(Exception):  # a concurrent process may have created it
+                await js.add_consumer(self.stream, config)
+        elif info.config.ack_wait != ack_wait or info.config.max_ack_pending != max_ack_pending:
+            with contextlib.suppress(Exception):
+                await js.add_consumer(self.stream, config)  # updates the settings
+        self._sub = await js.pull_subscribe_bind(
+            durable=durable,
+            stream=self.stream,
+            pending_msgs_limit=max(10_000, max_ack_pending),
+        )
+        self._durable = durable
+
+    async def fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
+        from nats.errors import TimeoutError as NatsTimeout
+
+        sub = self._sub
+        if sub is None:
+            raise ExporterError("not subscribed")
+        try:
+            msgs = await sub.fetch(max_messages, timeout=max(timeout, 0.001))
+        except (NatsTimeout, asyncio.TimeoutError, TimeoutError):
+            return []
+        return [JetStreamDelivery(m) for m in msgs]
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        nc = self._nc
+        if nc is None:
+            raise ExporterError("not connected to NATS")
+        for d in deliveries:
+            reply = _reply(d)
+            if reply:
+                await nc.publish(reply, b"+ACK")
+
+    async def nak(self, deliveries: Sequence[Delivery], delay: float | None = None) -> None:
+        nc = self._nc
+        if nc is None:
+            raise ExporterError("not connected to NATS")
+        payload = b"-NAK"
+        if delay:
+            payload = b'-NAK {"delay": %d}' % int(delay * 1_000_000_000)
+        for d in deliveries:
+            reply = _reply(d)
+            if reply:
+                await nc.publish(reply, payload)
+
+    async def in_progress(self, deliveries: Sequence[Delivery]) -> None:
+        nc = self._nc
+        if nc is None:
+            raise ExporterError("not connected to NATS")
+        for d in deliveries:
+            reply = _reply(d)
+            if reply:
+                await nc.publish(reply, b"+WPI")
+
+    # -- dead letters -----------------------------------------------------------------------
+
+    async def dead_letter(self, delivery: Delivery, *, error: str, attempts: int) -> None:
+        js = self._jetstream()
+        await self.ensure_streams()
+        suffix = delivery.subject
+        if suffix.startswith(self.subject + "."):
+            suffix = suffix[len(self.subject) + 1 :]
+        seq = delivery.sequence
+        headers = {
+            MSG_ID: f"dlq:{self.stream}:{seq}",
+            H_ERROR: header_value(error) or "unknown error",
+            H_ATTEMPTS: str(max(attempts, 1)),
+            H_FIRST_SEEN: str(delivery.published_ns),
+            H_FAILED_AT: str(time.time_ns()),
+            H_SUBJECT: delivery.subject,
+            H_SEQUENCE: str(seq),
+        }
+        if delivery.msg_id:
+            headers[H_MSG_ID] = header_value(delivery.msg_id)
+        await js.publish(f"{self.dlq_subject}.{suffix}", delivery.data, headers=headers)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        from nats.js.errors import NotFoundError
+
+        js = self._jetstream()
+        try:
+            info = await js.stream_info(self.dlq_stream)
+        except NotFoundError:
+            return []
+        state = info.state
+        out: list[DeadLetter] = []
+        seq = int(state.first_seq or 0)
+        last = int(state.last_seq or 0)
+        while seq and seq <= last and len(out) < limit:
+            try:
+                raw = await js.get_msg(self.dlq_stream, seq)
+            except NotFoundError:
+                seq += 1
+                continue
+            out.append(_dead_letter(raw, seq))
+            seq += 1
+        return out
+
+    async def replay_dead_letter(self, sequence: int) -> bool:
+        from nats.js.errors import NotFoundError
+
+        js = self._jetstream()
+        await self.ensure_streams()
+        try:
+            raw = await js.get_msg(self.dlq_stream, sequence)
+        except NotFoundError:
+            return False
+        letter = _dead_letter(raw, sequence)
+        subject = letter.subject or f"{self.subject}.replayed"
+        # A fresh message id: the original id may still be in the duplicate window.
+        msg_id = f"{letter.msg_id or 'msg'}:replay:{self.dlq_stream}:{sequence}"
+        await js.publish(subject, letter.data, headers={MSG_ID: msg_id})
+        with contextlib.suppress(NotFoundError):
+            await js.delete_msg(self.dlq_stream, sequence)
+        return True
+
+    async def delete_stream(self, name: str) -> None:
+        """Delete a stream (tests and benchmarks clean up with this)."""
+        from nats.js.errors import NotFoundError
+
+        with contextlib.suppress(NotFoundError):
+            await self._jetstream().delete_stream(name)
+
+
+def _reply(delivery: Delivery) -> str | None:
+    msg = getattr(delivery, "msg", None)
+    reply = getattr(msg, "reply", None)
+    return reply if isinstance(reply, str) and reply else None
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _dead_letter(raw: Any, seq: int) -> DeadLetter:
+    headers: dict[str, str] = dict(raw.headers or {})
+    return DeadLetter(
+        sequence=seq,
+        subject=headers.get(H_SUBJECT, ""),
+        data=bytes(raw.data or b""),
+        error=headers.get(H_ERROR, ""),
+        attempts=_int(headers.get(H_ATTEMPTS), 1),
+        first_seen_ns=_int(headers.get(H_FIRST_SEEN)),
+        failed_at_ns=_int(headers.get(H_FAILED_AT)),
+        msg_id=headers.get(H_MSG_ID),
+        original_sequence=_int(headers.get(H_SEQUENCE)) or None,
+        headers=headers,
+    )
