@@ -91,9 +91,13 @@ _LAZY: dict[str, str] = {
     "LogAnalyzer": "tracehound.analysis",
     "analyze_session": "tracehound.analysis",
     "debug_issue": "tracehound.analysis",
+    "ActionLogger": "tracehound.broker",
+    "NatsExporter": "tracehound.broker",
+    "log_action": "tracehound.broker",
 }
 
 __all__ = [
+    "ActionLogger",
     "AgentLogger",
     "AgentTrackerFactory",
     "BaseAgent",
@@ -118,6 +122,7 @@ __all__ = [
     "LiveSpan",
     "LogAnalyzer",
     "Metric",
+    "NatsExporter",
     "NoOpTracker",
     "PerformanceLogger",
     "SchemaError",
@@ -146,6 +151,7 @@ __all__ = [
     "flush_loggers",
     "instrument_logging",
     "llm_call",
+    "log_action",
     "measure_performance",
     "metric",
     "propagate",

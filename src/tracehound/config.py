@@ -238,6 +238,13 @@ OPTIONS: Final[tuple[Option, ...]] = (
     Option("api_key", _opt_str, None, "API key for the http exporter."),
     Option("nats_url", _opt_str, None, "NATS server URL for the nats exporter."),
     Option("otlp_endpoint", _opt_str, None, "OTLP/HTTP endpoint for the otlp exporter."),
+    Option("nats_stream", _str, "TRACEHOUND", "JetStream stream the nats exporter publishes to."),
+    Option(
+        "nats_subject",
+        _str,
+        "tracehound.records",
+        "Subject prefix of published records (<prefix>.span|event|metric).",
+    ),
 )
 
 _BY_NAME: Final = {o.name: o for o in OPTIONS}
@@ -279,6 +286,8 @@ class Settings:
     api_key: str | None = None
     nats_url: str | None = None
     otlp_endpoint: str | None = None
+    nats_stream: str = "TRACEHOUND"
+    nats_subject: str = "tracehound.records"
     # Code-only settings (no environment variable).
     mask: Callable[[str], str] | None = None
     extra_exporters: tuple[Any, ...] = ()

@@ -54,15 +54,21 @@ def _record(trace_dir: Path) -> str:
 
     async def run() -> None:
         for n in range(5):
-            with tracehound.span("plan", kind="agent", agent="planner", agent_role="orchestrator") as sp:
+            with tracehound.span(
+                "plan", kind="agent", agent="planner", agent_role="orchestrator"
+            ) as sp:
                 std.info("planning round %d", n)
                 try:
                     await creator.create_content(n)
                 except TimeoutError:
                     std.error("creator failed in round %d", n)
                     sp.set_status("failed", "creator timed out")
-            audience.log_content_interaction("like", f"c{n}", "curator_002", content_owner="creator_001")
-            audience.log_viral_cascade(f"c{n}", "curator_002", origin_agent="creator_001", depth=1, reach=10 * n)
+            audience.log_content_interaction(
+                "like", f"c{n}", "curator_002", content_owner="creator_001"
+            )
+            audience.log_viral_cascade(
+                f"c{n}", "curator_002", origin_agent="creator_001", depth=1, reach=10 * n
+            )
             learning.log_training_step(n, {"loss": 1.0 / (n + 1)})
             learning.log_reward(f"a{n}", float(n))
             learning.log_exploration_exploitation("video", n % 2 == 0, 0.2)
@@ -103,7 +109,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
 def strip_location(value: Any) -> Any:
     """Answers without the fields that name the source (they differ by design)."""
     if isinstance(value, dict):
-        return {k: strip_location(v) for k, v in value.items() if k not in ("source", "location", "generated_at")}
+        return {
+            k: strip_location(v)
+            for k, v in value.items()
+            if k not in ("source", "location", "generated_at")
+        }
     if isinstance(value, list):
         return [strip_location(v) for v in value]
     return value

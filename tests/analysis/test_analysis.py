@@ -48,7 +48,9 @@ def test_the_same_answers_from_the_files_and_the_store(files: LogAnalyzer, db: L
     for error in files.get_errors():
         assert files.find_causality_chain(error) == db.find_causality_chain(error)
     assert strip_location(files.as_dict()) == strip_location(db.as_dict())
-    assert strip_location(analyze_session(analyzer=files).data) == strip_location(analyze_session(analyzer=db).data)
+    assert strip_location(analyze_session(analyzer=files).data) == strip_location(
+        analyze_session(analyzer=db).data
+    )
     a = debug_issue("creator_001 not generating content", analyzer=files)
     b = debug_issue("creator_001 not generating content", analyzer=db)
     # only "where to look next" differs: the files name their paths
@@ -109,7 +111,11 @@ def test_learning_progress(files: LogAnalyzer) -> None:
 def test_interactions(files: LogAnalyzer) -> None:
     inter = files.analyze_interactions()
     assert inter["total_interactions"] == 12
-    assert inter["by_kind"] == {"content_interaction": 5, "viral_cascade": 6, "social_connection": 1}
+    assert inter["by_kind"] == {
+        "content_interaction": 5,
+        "viral_cascade": 6,
+        "social_connection": 1,
+    }
     top = inter["top_viral_content"][0]
     assert top["content_id"] == "c4" and top["reach"] == 540 and top["max_depth"] == 2
     assert top["owner"] == "creator_001" and top["reshares"] == 2
@@ -213,7 +219,9 @@ def test_export_analysis(files: LogAnalyzer, tmp_path: Path) -> None:
         files.export_analysis(12)  # type: ignore[arg-type]
 
 
-def test_open_any_kind_of_session(recorded: Recorded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_any_kind_of_session(
+    recorded: Recorded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = LogAnalyzer(recorded.session_dir).find_error_patterns()
     # a trace/ directory copied from another machine
     copy = tmp_path / "elsewhere" / "trace"
@@ -242,7 +250,9 @@ def test_the_current_session_by_default(tmp_path: Path) -> None:
     an = LogAnalyzer()  # flushes the running tracehound first
     assert an.session_id == tracehound.stats()["session_id"]
     assert an.get_errors()[0]["message"] == "boom"
-    tracehound.configure(trace_dir=tmp_path / "trace", exporters=("store",), session_id="s2", flush_interval=0.05)
+    tracehound.configure(
+        trace_dir=tmp_path / "trace", exporters=("store",), session_id="s2", flush_interval=0.05
+    )
     tracehound.AgentLogger("a2", "r").error("db only")
     assert LogAnalyzer().source.kind == "store"
     assert LogAnalyzer().get_errors()[0]["message"] == "db only"
@@ -251,7 +261,9 @@ def test_the_current_session_by_default(tmp_path: Path) -> None:
 def test_progress_is_reported(recorded: Recorded) -> None:
     for source in (recorded.session_dir, recorded.db):
         calls: list[tuple[int, Any]] = []
-        an = LogAnalyzer(source, progress=lambda done, total: calls.append((done, total)))
+        an = LogAnalyzer(
+            source, progress=lambda done, total, calls=calls: calls.append((done, total))
+        )
         an.summary()
         assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1] and calls[-1][0] > 0
         assert an.elapsed_s is not None

@@ -9,6 +9,7 @@ import pytest
 import structlog
 
 import tracehound
+from tests.conftest import flushed
 from tracehound.integrations.logging import (
     TracehoundHandler,
     TracehoundProcessor,
@@ -20,7 +21,6 @@ from tracehound.integrations.logging import (
 )
 from tracehound.loggers import reset_levels, set_level
 from tracehound.testing import InMemoryExporter
-from tests.conftest import flushed
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,9 @@ def log() -> logging.Logger:
     return lg
 
 
-def test_records_inside_spans_carry_ids_and_land_in_the_trace(memory: InMemoryExporter, log: logging.Logger) -> None:
+def test_records_inside_spans_carry_ids_and_land_in_the_trace(
+    memory: InMemoryExporter, log: logging.Logger
+) -> None:
     handler = instrument_logging()
     assert instrument_logging() is handler  # idempotent
     log.info("before any span")
@@ -73,7 +75,9 @@ def test_records_inside_spans_carry_ids_and_land_in_the_trace(memory: InMemoryEx
     assert handler.captured == 2
 
 
-def test_every_record_gets_prefixed_id_attributes(memory: InMemoryExporter, log: logging.Logger) -> None:
+def test_every_record_gets_prefixed_id_attributes(
+    memory: InMemoryExporter, log: logging.Logger
+) -> None:
     instrument_logging()
     seen: list[logging.LogRecord] = []
 
@@ -99,9 +103,13 @@ def test_every_record_gets_prefixed_id_attributes(memory: InMemoryExporter, log:
     assert not any(isinstance(h, TracehoundHandler) for h in logging.getLogger().handlers)
 
 
-def test_trace_context_fields_and_level_filtering(memory: InMemoryExporter, log: logging.Logger) -> None:
+def test_trace_context_fields_and_level_filtering(
+    memory: InMemoryExporter, log: logging.Logger
+) -> None:
     instrument_logging()
-    with tracehound.trace_context(tracehound.AgentLogger("creator_001", "creator"), "ctx", content_id="c9"):
+    with tracehound.trace_context(
+        tracehound.AgentLogger("creator_001", "creator"), "ctx", content_id="c9"
+    ):
         log.debug("inside context")
     set_level("agents", "WARNING")
     with tracehound.span("agent run", kind="agent", agent="creator_001"):

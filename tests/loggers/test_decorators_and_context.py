@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import tracehound
+from tests.conftest import flushed
 from tracehound.loggers import (
     AgentLogger,
     context_fields,
@@ -19,7 +20,6 @@ from tracehound.loggers import (
     trace_learning_update,
 )
 from tracehound.testing import InMemoryExporter
-from tests.conftest import flushed
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +71,11 @@ def test_trace_agent_action_sync(memory: InMemoryExporter) -> None:
     (span,) = rec.spans
     assert span.kind == "task" and span.name == "create_content"
     assert span.attributes["action_type"] == "create_content"
-    assert (span.agent_name, span.agent_id, span.agent_role) == ("creator_001", "creator_001", "creator")
+    assert (span.agent_name, span.agent_id, span.agent_role) == (
+        "creator_001",
+        "creator_001",
+        "creator",
+    )
     action, log = rec.events
     assert action.type == "action" and action.span_id == span.id
     assert action.data["action_data"] == {
@@ -109,7 +113,9 @@ async def test_learning_update_and_failure(memory: InMemoryExporter) -> None:
     assert "negative reward" in error.data["traceback"]
 
 
-async def test_an_exception_is_logged_once_through_stacked_decorators(memory: InMemoryExporter) -> None:
+async def test_an_exception_is_logged_once_through_stacked_decorators(
+    memory: InMemoryExporter,
+) -> None:
     with pytest.raises(RuntimeError):
         await Agent().fragile()
     errors = [e for e in flushed(memory).events if e.type == "error"]
@@ -162,7 +168,11 @@ def test_trace_context_fields_entry_exit_and_nesting(memory: InMemoryExporter) -
     assert action.data["content_id"] == "c2" and action.data["campaign"] == "spring"
     assert by_msg["back outside"].data["content_id"] == "c1"
     assert by_msg["Entering outer"].level == "DEBUG"
-    exit_ = next(e for e in rec.events if e.data.get("event_type") == "context_exit" and e.data["context"] == "outer")
+    exit_ = next(
+        e
+        for e in rec.events
+        if e.data.get("event_type") == "context_exit" and e.data["context"] == "outer"
+    )
     assert exit_.data["elapsed_ms"] > 0 and exit_.message.startswith("Exiting outer after")
     spans = {s.name: s for s in rec.spans}
     assert spans["inner"].parent_id == spans["outer"].id
@@ -197,7 +207,7 @@ async def test_trace_context_error_async_and_other_loggers(memory: InMemoryExpor
     assert error.level == "ERROR" and error.data["error_type"] == "KeyError"
     assert error.data["step"] == 1
     assert next(s for s in rec.spans if s.name == "risky").status == "failed"
-    assert [r.getMessage() for r in seen][0] == "Entering stdlib_block"
+    assert seen[0].getMessage() == "Entering stdlib_block"
     assert seen[0].job == 7 and seen[0].context_name == "clash"  # type: ignore[attr-defined]
     anon = [e for e in rec.events if e.data.get("context") == "anonymous"]
     assert len(anon) == 2 and all(e.agent_name is None for e in anon)

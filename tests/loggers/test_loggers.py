@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import tracehound
+from tests.conftest import flushed
 from tracehound.exceptions import ValidationError
 from tracehound.loggers import (
     AgentLogger,
@@ -25,7 +26,6 @@ from tracehound.loggers import (
 )
 from tracehound.pipeline.exporters._files import category_of
 from tracehound.testing import InMemoryExporter
-from tests.conftest import flushed
 
 
 @pytest.fixture(autouse=True)
@@ -191,7 +191,9 @@ def test_level_setting_of_the_configuration(tmp_path: Any) -> None:
 def test_setup_logging_sets_levels_and_configures(tmp_path: Any) -> None:
     from tracehound.integrations.logging import uninstrument_logging
 
-    rt = setup_logging(tmp_path / "trace", levels={"learning": "INFO"}, level="DEBUG", exporters=("files",))
+    rt = setup_logging(
+        tmp_path / "trace", levels={"learning": "INFO"}, level="DEBUG", exporters=("files",)
+    )
     try:
         assert rt.settings.trace_dir == tmp_path / "trace"
         assert get_level("learning") == 20 and get_level("agents") == 10

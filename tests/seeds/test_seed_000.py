@@ -485,7 +485,10 @@ async def test_complete_agent_implementation() -> None:
 
             self.logger.info(
                 "Agent initialized",
-                extra={"agent_type": "creator", "initial_state": {"followers": 0, "content_count": 0}},
+                extra={
+                    "agent_type": "creator",
+                    "initial_state": {"followers": 0, "content_count": 0},
+                },
             )
 
         @trace_agent_action(action_type="create_content")
@@ -530,7 +533,9 @@ async def test_complete_agent_implementation() -> None:
     action_span = next(r for r in records if isinstance(r, tracehound.Span) and r.kind == "task")
     op = next(r for r in records if isinstance(r, tracehound.Span) and r.kind == "operation")
     assert op.parent_id == action_span.id and op.agent_name == "creator_001"
-    content_event = next(r for r in records if isinstance(r, tracehound.Event) and r.type == "content")
+    content_event = next(
+        r for r in records if isinstance(r, tracehound.Event) and r.type == "content"
+    )
     assert content_event.span_id == action_span.id
     assert content_event.data["content_id"] == "content_1"
     # analysis reads the same session from the database too

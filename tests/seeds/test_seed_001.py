@@ -132,7 +132,9 @@ async def test_seed_trace_agent_rejects_an_invalid_entry(trace_dir: Path) -> Non
     assert [e.data for e in agent.trace_manager.entries()] == [{"n": 1}, {"n": 2}]  # type: ignore[attr-defined]
 
 
-async def test_seed_error_handling_uses_the_fallback_log_when_the_store_fails(trace_dir: Path) -> None:
+async def test_seed_error_handling_uses_the_fallback_log_when_the_store_fails(
+    trace_dir: Path,
+) -> None:
     trace_dir.mkdir(parents=True, exist_ok=True)
     (trace_dir / "traceagent").write_text("a file where the store directory should be")
     manager = SeedErrorHandlingManager()
@@ -144,7 +146,9 @@ async def test_seed_error_handling_uses_the_fallback_log_when_the_store_fails(tr
     assert line["entry"]["id"] == entry.id and "cannot write" in line["error"]
 
 
-async def test_seed_error_handling_uses_the_emergency_log_on_an_unexpected_error(trace_dir: Path) -> None:
+async def test_seed_error_handling_uses_the_emergency_log_on_an_unexpected_error(
+    trace_dir: Path,
+) -> None:
     manager = SeedErrorHandlingManager(store=_ExplodingStore())
     entry = TraceEntry.create("checkpoint", {"level": 3})
     await manager.persist(entry)

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 import tracehound
+from tests.conftest import flushed
+from tracehound.testing import InMemoryExporter
 from tracehound.traceagent import (
     FileTraceStore,
     TraceAgent,
@@ -18,8 +20,6 @@ from tracehound.traceagent import (
     TraceEntryError,
     TraceManager,
 )
-from tracehound.testing import InMemoryExporter
-from tests.conftest import flushed
 
 
 def _broken(tmp_path: Path) -> Path:
@@ -58,7 +58,9 @@ def test_entry_validation_names_the_field(kwargs: dict[str, Any], field: str) ->
 
 
 def test_entry_round_trip_and_derived_fields() -> None:
-    entry = TraceEntry(timestamp=datetime(2025, 1, 15, 10, 30), event_type="error", data={"x": {1, 2}})  # type: ignore[arg-type]
+    entry = TraceEntry(
+        timestamp=datetime(2025, 1, 15, 10, 30), event_type="error", data={"x": {1, 2}}
+    )  # type: ignore[arg-type]
     entry.validate()
     assert entry.timestamp == "2025-01-15T10:30:00+00:00"
     assert entry.level == "ERROR" and entry.critical
@@ -75,9 +77,14 @@ def test_entry_round_trip_and_derived_fields() -> None:
 async def test_log_event_stores_and_adds_metadata(memory: InMemoryExporter, tmp_path: Path) -> None:
     agent = TraceAgent(TraceManager(tmp_path / "trace", session_id="s1"), name="game_tracer")
     with tracehound.span("turn", kind="agent", agent="player_1") as sp:
-        await agent.log_event("player_action", {"player": "p1", "move": "north"}, {"agent": "player_1"})
+        await agent.log_event(
+            "player_action", {"player": "p1", "move": "north"}, {"agent": "player_1"}
+        )
     await agent.log_event("system_event", {"message": "tick"})
-    stored = [json.loads(line) for line in (tmp_path / "trace/traceagent/s1.jsonl").read_text().splitlines()]
+    stored = [
+        json.loads(line)
+        for line in (tmp_path / "trace/traceagent/s1.jsonl").read_text().splitlines()
+    ]
     assert [s["event_type"] for s in stored] == ["player_action", "system_event"]
     meta = stored[0]["metadata"]
     assert meta["source"] == "game_tracer" and meta["session_id"] == "s1" and meta["sequence"] == 1
@@ -93,7 +100,9 @@ async def test_log_event_stores_and_adds_metadata(memory: InMemoryExporter, tmp_
     assert events[1].message == "tick"
 
 
-async def test_invalid_entries_raise_and_nothing_else_is_lost(memory: InMemoryExporter, tmp_path: Path) -> None:
+async def test_invalid_entries_raise_and_nothing_else_is_lost(
+    memory: InMemoryExporter, tmp_path: Path
+) -> None:
     agent = TraceAgent(trace_dir=tmp_path)
     await agent.log_event("a", {"n": 1})
     for bad_type, data, meta, field in [
@@ -145,7 +154,9 @@ async def test_emergency_log_when_the_fallback_fails_too(tmp_path: Path) -> None
     assert saved.data["details"] == {"level": 7}
 
 
-async def test_nothing_raises_when_every_destination_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_nothing_raises_when_every_destination_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocked = _broken(tmp_path)
     manager = TraceManager(
         tmp_path,

@@ -227,12 +227,16 @@ def _score(
         else:
             return None
     bonus = _TYPE_BONUS.get(rtype, 0.0)
+    what = rtype.replace("_", " ")
     if rtype == "log" and not failed and level != "WARNING":
         bonus = 0.25
+    elif is_span and sp.kind in ("llm", "tool") and not failed:
+        bonus = 1.0  # what a model or a tool returned is a common cause of what follows
+        what = f"{'LLM' if sp.kind == 'llm' else 'tool'} call"
     if bonus:
         score += bonus
         if reasons is not None:
-            reasons.append(rtype.replace("_", " "))
+            reasons.append(what)
     before = (ctx.t - ts) / _NS
     score += max(0.0, 1.0 - before / ctx.lookback)
     if reasons is not None:

@@ -513,6 +513,8 @@ def debug_issue(
         understood.append("symptoms " + ", ".join(parsed["error_words"]))
     if parsed["topics"]:
         understood.append("about " + ", ".join(parsed["topics"]))
+    if parsed["keywords"]:
+        understood.append("matching " + ", ".join(parsed["keywords"][:8]))
     if window:
         understood.append(f"time {clock(window[0])}–{clock(window[1])} UTC")
     lines.append(

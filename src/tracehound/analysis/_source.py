@@ -224,8 +224,10 @@ class FileSource:
                     key = (rec.record_type, rec.id)
                     cur = seen.get(key)
                     if cur is None or (
-                        type(rec) is Span and rec.end_time is not None and cur.end_time is None
-                    ):  # type: ignore[union-attr]
+                        type(rec) is Span
+                        and rec.end_time is not None
+                        and getattr(cur, "end_time", None) is None
+                    ):
                         seen[key] = normalize(rec)
         yield from seen.values()
 

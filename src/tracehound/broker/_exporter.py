@@ -151,8 +151,8 @@ class NatsExporter:
     def from_settings(cls, settings: Settings) -> NatsExporter:
         return cls(
             settings.nats_url,
-            stream=getattr(settings, "nats_stream", "TRACEHOUND"),
-            subject=getattr(settings, "nats_subject", "tracehound.records"),
+            stream=settings.nats_stream,
+            subject=settings.nats_subject,
         )
 
     @property

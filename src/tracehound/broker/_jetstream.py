@@ -202,8 +202,9 @@ class JetStreamTransport:
         nc, self._nc, self._js, self._sub = self._nc, None, None, None
         self._streams_ready = False
         if nc is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(nc.drain(), timeout=2.0)
+            if nc.is_connected:  # send what is buffered (acks) before closing
+                with contextlib.suppress(Exception):
+                    await nc.flush(timeout=2)
             with contextlib.suppress(Exception):
                 await nc.close()
 

@@ -13,7 +13,6 @@ import atexit
 import functools
 import inspect
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from time import perf_counter, time_ns
@@ -191,8 +190,11 @@ class PerformanceLogger(BaseLogger):
         return values
 
     # -- flushing ----------------------------------------------------------------------
-    def flush(self) -> int:
-        """Emit every buffered entry as a metric; returns how many."""
+    def flush(self, *, start_runtime: bool = True) -> int:
+        """Emit every buffered entry as a metric; returns how many. With
+        ``start_runtime=False`` (at exit) nothing is emitted unless tracehound is running."""
+        if not start_runtime and _runtime._runtime is None:
+            return 0
         with self._lock:
             entries, self._buffer = self._buffer, []
         if not entries:
@@ -255,7 +257,17 @@ def flush_loggers() -> int:
     return total
 
 
-atexit.register(flush_loggers)  # registered after the SDK's: runs before the pipeline stops
+def _flush_at_exit() -> None:
+    # Registered after the SDK's own exit hook, so it runs first, while the pipeline still
+    # runs; it never starts a runtime of its own.
+    for logger in list(_ALL):
+        try:
+            logger.flush(start_runtime=False)
+        except Exception:  # pragma: no cover - exiting anyway
+            pass
+
+
+atexit.register(_flush_at_exit)
 
 
 class measure_performance:
@@ -369,7 +381,3 @@ def trace_performance(name: Any = None, *, logger: PerformanceLogger | None = No
         return sync_wrapper  # type: ignore[return-value]
 
     return wrap
-
-
-def _monotonic() -> float:  # pragma: no cover - kept for tests that patch time
-    return time.monotonic()

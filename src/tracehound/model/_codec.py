@@ -1,6 +1,7 @@
 """Versioned JSON codec for records.
 
-Wire form: a JSON object ``{"v": 1, "type": "span"|"event"|"metric", <fields>}``. Times are
+Wire form: a JSON object ``{"v": 1, "type": "span"|"event"|"metric", <fields>}`` (an event's own
+``type`` field is carried as ``event_type``). Times are
 integers of nanoseconds since the epoch; the decoder also accepts ISO-8601 strings and float
 seconds, so hand-written JSON (the ingest API) is easy to produce. Decoding validates every
 field and raises :class:`~tracehound.exceptions.CodecError` naming the field.
@@ -60,7 +61,7 @@ _DICT_FIELDS: Final = frozenset({"attributes", "data", "tags"})
 _ANY_FIELDS: Final = frozenset({"input", "output"})
 _REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "span": ("id", "trace_id", "name", "start_time"),
-    "event": ("id", "type", "name", "timestamp"),
+    "event": ("id", "event_type", "name", "timestamp"),
     "metric": ("id", "name", "value", "timestamp"),
 }
 
@@ -71,6 +72,10 @@ def encode_dict(record: Record) -> dict[str, Any]:
     for key, value in zip(record._fields, record, strict=True):
         if value is not None:
             out[key] = value
+    if isinstance(record, Event):
+        # The event's own ``type`` field must not overwrite the record type.
+        out["event_type"] = record.type
+        out["type"] = "event"
     return out
 
 
@@ -148,7 +153,9 @@ def decode_dict(obj: Any, *, session_id: str = "", project: str = "default") -> 
     for key, value in obj.items():
         if key in ("v", "type"):
             continue
-        if key not in fields:
+        if key == "event_type" and cls is Event:
+            key = "type"
+        elif key not in fields:
             raise CodecError(f"{key}: unknown field for a {rtype}", field=key)
         if value is None:
             continue

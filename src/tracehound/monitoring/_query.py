@@ -3,8 +3,8 @@
 One pass over the ``spans`` table (kinds ``agent``, ``llm``, ``tool``) gives, per
 (kind, agent, model-or-tool, time bucket, group): counts of executions, skips and failures,
 sums and sums of squares of cost and tokens; a second pass gives the latency histogram
-(:mod:`._histogram`). Both are dialect-neutral SQLAlchemy Core (the time bucket comes from
-:func:`tracehound.store._dialect.time_bucket`), run concurrently on two connections, and are
+(:mod:`._histogram`). Both are dialect-neutral SQLAlchemy Core (dialect differences come from
+:mod:`tracehound.store._dialect`), run concurrently on two connections, and are
 rolled up in Python into :class:`Agg` accumulators per series:
 
 * ``("agent", name)`` — agent executions (kind ``agent``) of an agent;
@@ -12,6 +12,8 @@ rolled up in Python into :class:`Agg` accumulators per series:
 * ``("model", name)`` — LLM calls of a model;
 * ``("tool", name)`` — calls of a tool.
 
+Buckets are ``epoch_seconds(start_time) // width`` (the integer form of
+:func:`tracehound.store._dialect.time_bucket`: no per-row date formatting, a smaller sort key).
 The ``group`` is a small integer computed in SQL: 1 inside the evaluation window and 0 in the
 baseline (anomalies), or the cohort (0 = A, 1 = B) of a comparison.
 """
@@ -21,13 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Engine, Integer, case, func, literal, select
+from sqlalchemy import Engine, Integer, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..store._dialect import datetime_to_ns, time_bucket
+from ..store._dialect import epoch_seconds
 from ..store._schema import spans as S
 from ._histogram import COST_EDGES, LATENCY_EDGES, bin_expression
 
@@ -52,7 +53,6 @@ class Agg:
         "cost_sum",
         "done",
         "failed",
-        "last_ns",
         "lat",
         "n",
         "skipped",
@@ -72,7 +72,6 @@ class Agg:
         self.tok_n = 0
         self.tok_sum = 0.0
         self.tok_sq = 0.0
-        self.last_ns = 0
         self.lat: dict[int, int] = {}
         self.cost: dict[int, int] = {}
 
@@ -87,7 +86,6 @@ class Agg:
         self.tok_n += other.tok_n
         self.tok_sum += other.tok_sum
         self.tok_sq += other.tok_sq
-        self.last_ns = max(self.last_ns, other.last_ns)
         for hist, more in ((self.lat, other.lat), (self.cost, other.cost)):
             for k, v in more.items():
                 hist[k] = hist.get(k, 0) + v
@@ -150,12 +148,6 @@ def _targets(kind: str, agent: str | None, other: str | None) -> list[SeriesKey]
     return []
 
 
-def _bucket_seconds(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, datetime):
-        return datetime_to_ns(value) // 1_000_000_000
-    return int(value)
 
 
 def fetch(
@@ -167,107 +159,117 @@ def fetch(
     cost_hist: bool = False,
     kinds: Sequence[str] = KINDS,
 ) -> Frame:
-    """Aggregate the spans matching ``where`` (finished spans of ``kinds`` only)."""
+    """Aggregate the finished spans of ``kinds`` matching ``where``.
+
+    One statement per kind group (agent spans; LLM and tool calls), run concurrently: each
+    groups by (kind, agent, model-or-tool, bucket, group, latency bin) and sums everything
+    else, so the table is read once per statement and the latency histogram comes along.
+    """
     dialect = engine.dialect.name
+    zero = literal(0, Integer(), literal_execute=True)
     second = case((S.c.kind == "llm", S.c.model), (S.c.kind == "tool", S.c.name), else_=None)
-    cols: list[ColumnElement[Any]] = [
-        S.c.kind.label("kind"),
-        S.c.agent_name.label("agent"),
-        second.label("other"),
-        (
-            time_bucket(S.c.start_time, bucket_s, dialect)
-            if bucket_s
-            else literal(None, Integer(), literal_execute=True)
-        ).label("bucket"),
-        (group if group is not None else literal(0, Integer(), literal_execute=True)).label("grp"),
-    ]
-    filters = [
-        *where,
-        S.c.kind.in_(list(kinds)),
-        S.c.status.not_in(UNFINISHED),
-    ]
-    base = select(
-        *cols,
-        S.c.status.label("status"),
-        S.c.total_cost.label("cost"),
-        S.c.total_tokens.label("tok"),
-        S.c.start_time.label("t"),
-    ).where(*filters)
-    inner = base.subquery("agg_in")
-    keys = [inner.c.kind, inner.c.agent, inner.c.other, inner.c.bucket, inner.c.grp]
-    agg_stmt = select(
-        *keys,
-        func.count().label("n"),
-        func.sum(case((inner.c.status == "skipped", 1), else_=0)).label("skipped"),
-        func.sum(case((inner.c.status.in_(FAILED), 1), else_=0)).label("failed"),
-        func.count(inner.c.cost).label("cost_n"),
-        func.sum(inner.c.cost).label("cost_sum"),
-        func.sum(inner.c.cost * inner.c.cost).label("cost_sq"),
-        func.count(inner.c.tok).label("tok_n"),
-        func.sum(inner.c.tok).label("tok_sum"),
-        func.sum(inner.c.tok * inner.c.tok).label("tok_sq"),
-        func.max(inner.c.t).label("last"),
-    ).group_by(*keys)
-
-    lat = (
-        select(
-            *cols,
-            bin_expression(S.c.duration_ms, LATENCY_EDGES).label("bin"),
-        )
-        .where(*filters, S.c.status != "skipped", S.c.duration_ms.is_not(None))
-        .subquery("lat_in")
+    bucket: ColumnElement[Any] = (
+        epoch_seconds(S.c.start_time, dialect) // literal(bucket_s, Integer(), literal_execute=True)
+        if bucket_s
+        else zero
     )
-    lkeys = [lat.c.kind, lat.c.agent, lat.c.other, lat.c.bucket, lat.c.grp, lat.c.bin]
-    lat_stmt = select(*lkeys, func.count().label("c")).group_by(*lkeys)
-    statements: list[Any] = [agg_stmt, lat_stmt]
-    if cost_hist:
-        cost = (
-            select(*cols, bin_expression(S.c.total_cost, COST_EDGES).label("bin"))
-            .where(*filters, S.c.kind == "llm", S.c.total_cost.is_not(None))
-            .subquery("cost_in")
+    no_latency = or_(S.c.status == "skipped", S.c.duration_ms.is_(None))
+    lat_bin = case(
+        (no_latency, literal(-1, Integer(), literal_execute=True)),
+        else_=bin_expression(S.c.duration_ms, LATENCY_EDGES),
+    )
+
+    def statement(kind_list: Sequence[str], bin_expr: ColumnElement[Any], *extra: Any) -> Any:
+        inner = (
+            select(
+                S.c.kind.label("kind"),
+                S.c.agent_name.label("agent"),
+                second.label("other"),
+                bucket.label("bucket"),
+                (group if group is not None else zero).label("grp"),
+                bin_expr.label("bin"),
+                S.c.status.label("status"),
+                S.c.total_cost.label("cost"),
+                S.c.total_tokens.label("tok"),
+            )
+            .where(
+                *where,
+                S.c.kind.in_(list(kind_list)),
+                S.c.status.not_in(UNFINISHED),
+                *extra,
+            )
+            .subquery("mon")
         )
-        ckeys = [cost.c.kind, cost.c.agent, cost.c.other, cost.c.bucket, cost.c.grp, cost.c.bin]
-        statements.append(select(*ckeys, func.count().label("c")).group_by(*ckeys))
+        keys = [inner.c.kind, inner.c.agent, inner.c.other, inner.c.bucket, inner.c.grp, inner.c.bin]
+        return select(
+            *keys,
+            func.count().label("n"),
+            func.sum(case((inner.c.status == "skipped", 1), else_=0)).label("skipped"),
+            func.sum(case((inner.c.status.in_(FAILED), 1), else_=0)).label("failed"),
+            func.count(inner.c.cost).label("cost_n"),
+            func.sum(inner.c.cost).label("cost_sum"),
+            func.sum(inner.c.cost * inner.c.cost).label("cost_sq"),
+            func.count(inner.c.tok).label("tok_n"),
+            func.sum(inner.c.tok).label("tok_sum"),
+            func.sum(inner.c.tok * inner.c.tok).label("tok_sq"),
+        ).group_by(*keys)
 
-    def run(stmt: Any) -> list[Any]:
+    groups = [[k for k in kinds if k == "agent"], [k for k in kinds if k != "agent"]]
+    statements: list[tuple[str, Any]] = [
+        ("lat", statement(g, lat_bin)) for g in groups if g
+    ]
+    if cost_hist and "llm" in kinds:
+        statements.append(
+            (
+                "cost",
+                statement(
+                    ["llm"],
+                    bin_expression(S.c.total_cost, COST_EDGES),
+                    S.c.total_cost.is_not(None),
+                ),
+            )
+        )
+
+    def run(item: tuple[str, Any]) -> tuple[str, list[Any]]:
         with engine.connect() as conn:
-            return list(conn.execute(stmt))
+            return item[0], list(conn.execute(item[1]))
 
-    with ThreadPoolExecutor(max_workers=len(statements)) as pool:
-        results = list(pool.map(run, statements))
+    if len(statements) == 1:
+        results = [run(statements[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=len(statements)) as pool:
+            results = list(pool.map(run, statements))
 
+    width = bucket_s or 0
     frame = Frame(bucket_s)
     series = frame.series
-    for r in results[0]:
-        cell: Cell = (_bucket_seconds(r.bucket), int(r.grp or 0))
-        n = int(r.n)
-        skipped = int(r.skipped or 0)
-        last = datetime_to_ns(r.last) if isinstance(r.last, datetime) else 0
-        for key in _targets(r.kind, r.agent, r.other):
-            a = series.setdefault(key, {}).get(cell)
-            if a is None:
-                a = series[key][cell] = Agg()
-            a.n += n
-            a.skipped += skipped
-            a.done += n - skipped
-            a.failed += int(r.failed or 0)
-            a.cost_n += int(r.cost_n or 0)
-            a.cost_sum += float(r.cost_sum or 0.0)
-            a.cost_sq += float(r.cost_sq or 0.0)
-            a.tok_n += int(r.tok_n or 0)
-            a.tok_sum += float(r.tok_sum or 0.0)
-            a.tok_sq += float(r.tok_sq or 0.0)
-            a.last_ns = max(a.last_ns, last)
-    for index, attr in ((1, "lat"), (2, "cost")):
-        if index >= len(results):
-            continue
-        for r in results[index]:
-            cell = (_bucket_seconds(r.bucket), int(r.grp or 0))
+    for what, rows in results:
+        counts = what == "lat"
+        for r in rows:
+            cell: Cell = (int(r.bucket or 0) * width, int(r.grp or 0))
+            b = int(r.bin)
+            n = int(r.n)
             for key in _targets(r.kind, r.agent, r.other):
-                a = series.setdefault(key, {}).get(cell)
+                cells = series.get(key)
+                if cells is None:
+                    cells = series[key] = {}
+                a = cells.get(cell)
                 if a is None:
-                    a = series[key][cell] = Agg()
-                hist: dict[int, int] = getattr(a, attr)
-                b = int(r.bin)
-                hist[b] = hist.get(b, 0) + int(r.c)
+                    a = cells[cell] = Agg()
+                if not counts:
+                    a.cost[b] = a.cost.get(b, 0) + n
+                    continue
+                if b >= 0:
+                    a.lat[b] = a.lat.get(b, 0) + n
+                skipped = int(r.skipped or 0)
+                a.n += n
+                a.skipped += skipped
+                a.done += n - skipped
+                a.failed += int(r.failed or 0)
+                a.cost_n += int(r.cost_n or 0)
+                a.cost_sum += float(r.cost_sum or 0.0)
+                a.cost_sq += float(r.cost_sq or 0.0)
+                a.tok_n += int(r.tok_n or 0)
+                a.tok_sum += float(r.tok_sum or 0.0)
+                a.tok_sq += float(r.tok_sq or 0.0)
     return frame

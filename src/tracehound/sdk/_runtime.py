@@ -82,6 +82,10 @@ def build_exporters(settings: Settings, session_id: str) -> list[Exporter]:
             from ..testing import InMemoryExporter
 
             out.append(InMemoryExporter())
+        elif name == "nats" and "nats" not in _EXTRA_FACTORIES:
+            from ..broker import NatsExporter
+
+            out.append(NatsExporter.from_settings(settings))
         else:
             factory = _EXTRA_FACTORIES.get(name)
             if factory is None:
