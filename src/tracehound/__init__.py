@@ -97,6 +97,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "LLM",
     "ActionLogger",
     "AgentLogger",
     "AgentTrackerFactory",
@@ -115,7 +116,6 @@ __all__ = [
     "ExporterError",
     "InMemoryExporter",
     "InteractionLogger",
-    "LLM",
     "LLMCallLog",
     "LLMCallLogger",
     "LearningLogger",
@@ -140,6 +140,7 @@ __all__ = [
     "TracingThreadPoolExecutor",
     "TrackingMixin",
     "ValidationError",
+    "__version__",
     "analyze_session",
     "calculate_cost",
     "configure",
@@ -167,7 +168,6 @@ __all__ = [
     "trace_learning_update",
     "trace_performance",
     "wrap_llm",
-    "__version__",
 ]
 
 

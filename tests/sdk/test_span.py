@@ -273,3 +273,25 @@ def test_sampling_keeps_whole_traces(tmp_path) -> None:  # type: ignore[no-untyp
     roots = {n for n in names if n.startswith("r")}
     assert 40 < len(roots) < 160
     assert {n for n in names if n.startswith("c")} == {"c" + r[1:] for r in roots}
+
+
+def test_capture_logging_option_routes_stdlib_logging_into_the_trace(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from tracehound.integrations.logging import uninstrument_logging
+
+    mem = InMemoryExporter()
+    tracehound.configure(
+        capture_logging=True, trace_dir=tmp_path, exporters=(), extra_exporters=(mem,)
+    )
+    try:
+        log = logging.getLogger("app.capture")
+        log.setLevel(logging.INFO)
+        with tracehound.span("job", agent="worker") as sp:
+            log.warning("disk almost full: %d%%", 93)
+        assert tracehound.flush(5)
+        (ev,) = [e for e in mem.events if e.type == "log"]
+        assert ev.span_id == sp.span_id and ev.level == "WARNING"
+        assert ev.message == "disk almost full: 93%" and ev.agent_name == "worker"
+    finally:
+        uninstrument_logging()

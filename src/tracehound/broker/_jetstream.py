@@ -264,7 +264,7 @@ class JetStreamTransport:
                 if m.headers:
                     headers.update(m.headers)
                 futures.append(
-                    await js.publish_async(m.subject, m.data, wait_stall=timeout, headers=headers)
+                    await js.publish_async(m.subject, m.data, headers=headers)
                 )
             done, pending = await asyncio.wait(futures, timeout=timeout)
         except BaseException:

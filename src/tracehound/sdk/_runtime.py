@@ -167,6 +167,10 @@ class Runtime:
             flush_interval=settings.flush_interval,
         )
         self.emit = self.processor.emit  # type: ignore[method-assign]  # skip a call level
+        if settings.capture_logging:
+            from ..integrations.logging import instrument_logging
+
+            instrument_logging()
 
     def emit(self, item: Any) -> None:  # replaced per instance when enabled
         return None
