@@ -7,6 +7,7 @@ Workload per iteration: 2 nested spans with 5 attributes each. Reported per span
                      append a tuple (the least any tracer can do)
   * tracehound hot   calling-thread CPU of tracehound.span (worker parked, queue emptied as
                      the worker would: isolates what the agent's thread pays)
+  * tracehound off   tracing disabled: the cost of leaving the calls in
   * tracehound total whole-process CPU including the export to files + SQLite, until flushed
   * otel             OpenTelemetry SDK, BatchSpanProcessor with a no-op exporter (calling thread)
   * logging-json     stdlib logging with a JSON formatter to a file (2 records per iteration)
@@ -117,6 +118,19 @@ def bench_tracehound_hot(n: int, tmp: Path) -> float:
     dt = time.thread_time() - t0
     queue.clear()
     tracehound.shutdown(timeout=0)
+    return dt / (2 * n) * 1e6
+
+
+def bench_tracehound_disabled(n: int, tmp: Path) -> float:
+    tracehound.configure(enabled=False, trace_dir=tmp / "off")
+    span = tracehound.span
+    t0 = time.thread_time()
+    for _ in range(n):
+        with span("outer", kind="agent", **ATTRS):
+            with span("inner", **ATTRS):
+                pass
+    dt = time.thread_time() - t0
+    tracehound.shutdown()
     return dt / (2 * n) * 1e6
 
 

@@ -23,6 +23,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
+
 from ..exceptions import ExporterError
 from ._transport import DeadLetter, Delivery, OutMessage, PublishResult
 
@@ -55,6 +57,19 @@ def header_value(text: str) -> str:
 
 def _servers(url: str) -> list[str]:
     return [u.strip() for u in url.split(",") if u.strip()] or [DEFAULT_NATS_URL]
+
+
+class _Batch:
+    """Acks of one published batch."""
+
+    __slots__ = ("done", "duplicates", "error", "seen", "total")
+
+    def __init__(self, total: int, done: asyncio.Future[None]) -> None:
+        self.total = total
+        self.done = done
+        self.seen: set[str] = set()
+        self.duplicates = 0
+        self.error: str | None = None
 
 
 class JetStreamDelivery:
@@ -138,6 +153,9 @@ class JetStreamTransport:
         self._sub: Any = None
         self._durable: str | None = None
         self._streams_ready = False
+        self._ack_prefix: str | None = None
+        self._batch_seq = 0
+        self._batches: dict[str, _Batch] = {}
 
     # -- connection -------------------------------------------------------------------------
 
@@ -201,6 +219,7 @@ class JetStreamTransport:
     async def close(self) -> None:
         nc, self._nc, self._js, self._sub = self._nc, None, None, None
         self._streams_ready = False
+        self._ack_prefix = None
         if nc is not None:
             if nc.is_connected:  # send what is buffered (acks) before closing
                 with contextlib.suppress(Exception):
@@ -253,41 +272,67 @@ class JetStreamTransport:
     # -- publishing -------------------------------------------------------------------------
 
     async def publish(self, messages: Sequence[OutMessage], timeout: float) -> PublishResult:
+        """Pipelined: every message is published with a reply subject under one wildcard
+        inbox; JetStream's acks are counted per batch (no future per message)."""
         if not messages:
             return PublishResult()
-        js = self._jetstream()
+        nc = self._nc
+        if nc is None or self._js is None:
+            raise ExporterError("not connected to NATS")
         await self.ensure_streams(dead_letter=False)
-        futures: list[asyncio.Future[Any]] = []
+        if self._ack_prefix is None:
+            prefix = nc.new_inbox()
+            await nc.subscribe(prefix + ".*", cb=self._on_ack, pending_msgs_limit=1_000_000)
+            self._ack_prefix = prefix
+        self._batch_seq += 1
+        token = str(self._batch_seq)
+        batch = _Batch(len(messages), asyncio.get_running_loop().create_future())
+        self._batches[token] = batch
+        reply_base = f"{self._ack_prefix}.{token}_"
+        publish = nc.publish
         try:
-            for m in messages:
+            for i, m in enumerate(messages):
                 headers = {MSG_ID: m.msg_id}
                 if m.headers:
                     headers.update(m.headers)
-                futures.append(
-                    await js.publish_async(m.subject, m.data, headers=headers)
-                )
-            done, pending = await asyncio.wait(futures, timeout=timeout)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-        if pending:
-            for f in pending:
-                f.cancel()
-            self._streams_ready = False
-            raise ExporterError(
-                f"NATS did not confirm {len(pending)} of {len(messages)} messages within "
-                f"{timeout:g}s ({self.last_error or 'no acknowledgement'})"
-            )
-        duplicates = 0
-        for f in futures:
-            exc = f.exception()
-            if exc is not None:
+                await publish(m.subject, m.data, reply=reply_base + str(i), headers=headers)
+            try:
+                await asyncio.wait_for(asyncio.shield(batch.done), timeout=timeout)
+            except (TimeoutError, asyncio.TimeoutError):
                 self._streams_ready = False
-                raise ExporterError(f"NATS rejected a message: {type(exc).__name__}: {exc}")
-            if getattr(f.result(), "duplicate", False):
-                duplicates += 1
-        return PublishResult(stored=len(messages) - duplicates, duplicates=duplicates)
+                missing = batch.total - len(batch.seen)
+                raise ExporterError(
+                    f"NATS did not confirm {missing} of {batch.total} messages within "
+                    f"{timeout:g}s ({self.last_error or 'no acknowledgement'})"
+                ) from None
+        finally:
+            self._batches.pop(token, None)
+        if batch.error is not None:
+            self._streams_ready = False
+            raise ExporterError(f"NATS rejected a message: {batch.error}")
+        return PublishResult(stored=batch.total - batch.duplicates, duplicates=batch.duplicates)
+
+    async def _on_ack(self, msg: Msg) -> None:
+        subject = msg.subject
+        token, _, index = subject[subject.rfind(".") + 1 :].partition("_")
+        batch = self._batches.get(token)
+        if batch is None or index in batch.seen:
+            return
+        batch.seen.add(index)
+        data = msg.data
+        if not data:  # a status message: no stream took the subject
+            status = (msg.headers or {}).get("Status", "")
+            batch.error = batch.error or f"no stream for {msg.subject!r} (status {status})"
+        elif b'"error"' in data:
+            try:
+                err = orjson.loads(data).get("error", {})
+                batch.error = batch.error or f"{err.get('description', err)}"
+            except Exception:
+                batch.error = batch.error or data[:200].decode("utf-8", "replace")
+        elif b'"duplicate":true' in data:
+            batch.duplicates += 1
+        if len(batch.seen) >= batch.total and not batch.done.done():
+            batch.done.set_result(None)
 
     # -- consuming --------------------------------------------------------------------------
 

@@ -222,10 +222,12 @@ def _one_call(
             sp.set_attribute("reasoning_tokens", 0)  # what the API reports for gpt-4o models
         if stream:
             sp.set_attribute("chunks_count", math.ceil(out_tokens / chunk_size))
-            sp.set_attribute("time_to_first_token_ms", round(ttft, 1))
+            # the column is real (scaled) time, consistent with the span's own duration
+            sp.set_attribute("time_to_first_token_ms", round(ttft / rec.speed, 3))
+            sp.set_attribute("simulated_time_to_first_token_ms", round(ttft, 1))
             rec.metric(
                 "llm.time_to_first_token_ms",
-                round(ttft, 1),
+                round(ttft / rec.speed, 3),
                 unit="ms",
                 model=spec.model,
                 provider=spec.provider,

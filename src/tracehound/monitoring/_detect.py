@@ -1,0 +1,802 @@
+"""Anomaly detection: every metric of every agent, model and tool against its own history.
+
+Method (see ``docs/monitoring.md``):
+
+1. SQL aggregates the spans of ``[window_start − baseline, window_end)`` per series and time
+   bucket (:mod:`._query`); buckets inside the evaluation window are group 1, the rest
+   (the baseline) group 0.
+2. With enough history (``min_baseline_buckets`` buckets holding data) each bucket of the
+   window is compared with the baseline's buckets:
+
+   * latency p50/p95, cost and tokens per call — robust z-scores of the log value against
+     the median and 1.4826·MAD of the history, seasonal by hour of day when at least
+     ``seasonal_min_days`` days of history are there and the seasonal profile explains the
+     variation better than a flat one; the spread is widened for buckets with fewer
+     samples than usual;
+   * volume — the same on the Anscombe transform ``2·√(x + 3/8)`` of the count (variance
+     ≈ 1 for Poisson counts), zero-filled, with the current partial bucket scaled;
+   * error, skip and tool failure rates — a binomial tail test of the window's failures
+     against the pooled historical rate, widened by the history's over-dispersion.
+
+   Consecutive window buckets are combined (Stouffer's z for values, pooled counts for
+   rates) and the strongest run that also passes the minimum effect size is reported.
+3. With too little bucketed history but enough records (two demo runs, a new agent), the
+   window is compared with the pooled baseline by a two-sample test: two-proportion z
+   (rates), Mann–Whitney U on the latency histograms, Welch's z (cost, tokens).
+
+A score is a z-score: robust standard deviations, or the normal quantile of a p-value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from statistics import NormalDist
+from typing import Final
+
+from sqlalchemy import Engine, Integer, case, literal
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..store._schema import spans as S
+from ._histogram import LATENCY_EDGES, quantile
+from ._query import Agg, Frame, fetch, merged
+from ._stats import (
+    MAD_SCALE,
+    mad,
+    mann_whitney_binned,
+    median,
+    two_proportion_test,
+    welch_test,
+)
+from ._types import Anomaly, Baseline
+
+__all__ = [
+    "METRICS",
+    "DetectionSettings",
+    "MetricSpec",
+    "binomial_tail_z",
+    "detect",
+    "detect_in_frame",
+]
+
+_NORMAL: Final = NormalDist()
+_MAX_SCORE: Final = 99.0
+_CHI2_1_MEDIAN: Final = 0.4549364231195724
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """A monitored metric: which series it reads (``agent``, ``agent_llm``, ``model``,
+    ``tool``), how it is tested (``rate``, ``value``, ``count``) and the smallest change
+    worth reporting (absolute for rates, relative for values and counts)."""
+
+    name: str
+    series: str
+    scope: str
+    kind: str
+    label: str
+    unit: str
+    min_effect: float
+    min_samples: int = 1
+    up_only: bool = False
+
+
+def _specs() -> tuple[MetricSpec, ...]:
+    out: list[MetricSpec] = []
+    for series, scope in (("agent", "agent"), ("model", "model"), ("tool", "tool")):
+        out.append(MetricSpec("volume", series, scope, "count", "volume", "calls", 1.0))
+        if scope == "tool":
+            out.append(
+                MetricSpec("failure_rate", series, scope, "rate", "failure rate", "", 0.05, 5, True)
+            )
+        else:
+            out.append(
+                MetricSpec("error_rate", series, scope, "rate", "error rate", "", 0.05, 5, True)
+            )
+        if scope == "agent":
+            out.append(MetricSpec("skip_rate", series, scope, "rate", "skip rate", "", 0.1, 5))
+        out.append(
+            MetricSpec("latency_p50", series, scope, "value", "median latency", "ms", 0.3, 5)
+        )
+        out.append(
+            MetricSpec("latency_p95", series, scope, "value", "p95 latency", "ms", 0.3, 20)
+        )
+        if scope != "tool":
+            llm = "agent_llm" if scope == "agent" else series
+            out.append(
+                MetricSpec("cost_per_call", llm, scope, "value", "cost per LLM call", "USD", 0.3, 3)
+            )
+            out.append(
+                MetricSpec(
+                    "tokens_per_call", llm, scope, "value", "tokens per LLM call", "tokens", 0.3, 3
+                )
+            )
+    return tuple(out)
+
+
+METRICS: Final = _specs()
+METRIC_NAMES: Final = tuple(dict.fromkeys(m.name for m in METRICS))
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionSettings:
+    """Knobs of the detector (defaults chosen on the synthetic histories, see the docs).
+
+    ``min_score`` — smallest score reported; ``min_baseline_buckets`` — history buckets with
+    data needed for the bucketed method (else the pooled two-sample tests are used, given
+    ``min_pooled_samples`` records on each side); ``seasonal_min_days`` and
+    ``seasonal_min_points`` — when the hour-of-day profile is used; ``min_effect`` —
+    per-metric overrides of the minimum effect size.
+    """
+
+    min_score: float = 4.0
+    min_baseline_buckets: int = 24
+    min_pooled_samples: int = 10
+    min_pooled_baseline: int = 20
+    seasonal_min_days: int = 3
+    seasonal_min_points: int = 3
+    min_effect: dict[str, float] = field(default_factory=dict)
+
+    def effect(self, spec: MetricSpec) -> float:
+        return self.min_effect.get(spec.name, spec.min_effect)
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def binomial_tail_z(k: float, n: float, p: float, *, upper: bool) -> float:
+    """How unusual ``k`` events in ``n`` trials are at rate ``p``, as a z-score (positive
+    when unusual in the asked direction): an exact binomial tail for up to 3000 trials, a
+    continuity-corrected normal approximation above."""
+    n_i = int(round(n))
+    k_i = int(round(k))
+    if n_i <= 0:
+        return 0.0
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    if n_i > 3000:
+        mean = n_i * p
+        sd = math.sqrt(n_i * p * (1 - p))
+        diff = (k_i - mean) if upper else (mean - k_i)
+        return max(-_MAX_SCORE, min(_MAX_SCORE, (diff - 0.5) / sd))
+    lp, lq = math.log(p), math.log1p(-p)
+    lg_n = math.lgamma(n_i + 1)
+    rng: Iterable[int] = range(k_i, n_i + 1) if upper else range(0, k_i + 1)
+    logs = [lg_n - math.lgamma(j + 1) - math.lgamma(n_i - j + 1) + j * lp + (n_i - j) * lq for j in rng]
+    if not logs:
+        return -_MAX_SCORE
+    top = max(logs)
+    tail = math.exp(top) * sum(math.exp(v - top) for v in logs)
+    if tail >= 1.0:
+        return -_MAX_SCORE
+    if tail <= 1e-300:
+        return _MAX_SCORE
+    return max(-_MAX_SCORE, min(_MAX_SCORE, -_NORMAL.inv_cdf(tail)))
+
+
+def _value(spec: MetricSpec, agg: Agg, min_samples: int | None = None) -> tuple[float, int] | None:
+    """The value of a ``value``/``count`` metric in one cell and the samples behind it."""
+    need = spec.min_samples if min_samples is None else min_samples
+    name = spec.name
+    if name == "volume":
+        return (float(agg.n), agg.n)
+    if name in ("latency_p50", "latency_p95"):
+        n = agg.samples
+        if n < need or n == 0:
+            return None
+        q = quantile(agg.lat, 0.5 if name == "latency_p50" else 0.95, LATENCY_EDGES)
+        return None if q is None else (q, n)
+    if name == "cost_per_call":
+        if agg.cost_n < max(need, 1):
+            return None
+        return (agg.cost_sum / agg.cost_n, agg.cost_n)
+    if name == "tokens_per_call":
+        if agg.tok_n < max(need, 1):
+            return None
+        return (agg.tok_sum / agg.tok_n, agg.tok_n)
+    raise ValueError(f"not a value metric: {name}")
+
+
+def _rate(spec: MetricSpec, agg: Agg) -> tuple[int, int]:
+    """(events, trials) of a rate metric."""
+    if spec.name == "skip_rate":
+        return (agg.skipped, agg.n)
+    return (agg.failed, agg.done)
+
+
+def _log(v: float) -> float:
+    return math.log(max(v, 1e-12))
+
+
+def _anscombe(v: float) -> float:
+    return 2.0 * math.sqrt(max(v, 0.0) + 0.375)
+
+
+def _inv_anscombe(t: float) -> float:
+    return max(0.0, (t / 2.0) ** 2 - 0.375)
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "ms":
+        if value >= 10_000:
+            return f"{value / 1000:.1f} s"
+        return f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms"
+    if unit == "USD":
+        return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+    if unit == "tokens":
+        return f"{value:,.0f} tokens"
+    if unit == "":
+        return f"{value:.1%}"
+    return f"{value:,.1f} {unit}"
+
+
+def _severity(score: float, spec: MetricSpec, observed: float) -> str:
+    if score >= 8.0 or (spec.kind == "rate" and spec.up_only and observed >= 0.5):
+        return "critical"
+    return "warning"
+
+
+@dataclass(slots=True)
+class _Context:
+    """What every series of one detection run shares."""
+
+    bucket_s: int
+    window_start: datetime
+    window_end: datetime
+    baseline_start: datetime
+    now: datetime
+    settings: DetectionSettings
+    project: str | None
+    window_buckets: list[int]
+
+    @property
+    def nslots(self) -> int:
+        b = self.bucket_s
+        return 86400 // b if b <= 21600 and 86400 % b == 0 else 0
+
+    def slot(self, bucket: int) -> int:
+        return (bucket % 86400) // self.bucket_s
+
+
+@dataclass(slots=True)
+class _Model:
+    expect: Callable[[int], float]
+    spread: float
+    seasonal: bool
+    n: int
+    samples: int
+    n_ref: float
+
+
+def _fit(points: Sequence[tuple[int, float, int]], ctx: _Context, floor: float) -> _Model:
+    """Robust centre (seasonal when it helps) and spread of a transformed history."""
+    vals = [v for _, v, _ in points]
+    centre = median(vals)
+    flat = MAD_SCALE * mad(vals, centre)
+    n_ref = median([float(s) for _, _, s in points]) or 1.0
+    samples = sum(s for _, _, s in points)
+    nslots = ctx.nslots
+    if nslots:
+        days = (points[-1][0] - points[0][0]) / 86400.0
+        if days >= ctx.settings.seasonal_min_days:
+            by_slot: dict[int, list[float]] = {}
+            for b, v, _ in points:
+                by_slot.setdefault(ctx.slot(b), []).append(v)
+            slot_med = {
+                s: median(vs)
+                for s, vs in by_slot.items()
+                if len(vs) >= ctx.settings.seasonal_min_points
+            }
+            if len(slot_med) >= 0.75 * nslots:
+                resid = [v - slot_med.get(ctx.slot(b), centre) for b, v, _ in points]
+                rc = median(resid)
+                seasonal_spread = MAD_SCALE * mad(resid, rc)
+                if seasonal_spread < 0.9 * flat:
+                    slot_of = ctx.slot
+
+                    def expect(b: int) -> float:
+                        return slot_med.get(slot_of(b), centre) + rc
+
+                    return _Model(
+                        expect, max(seasonal_spread, floor), True, len(points), samples, n_ref
+                    )
+    return _Model(lambda _b: centre, max(flat, floor), False, len(points), samples, n_ref)
+
+
+@dataclass(slots=True)
+class _Run:
+    z: float
+    first: int
+    last: int
+
+
+def _best_run(
+    zs: Sequence[float | None],
+    gate: Callable[[int, int, float], bool],
+    min_score: float,
+) -> _Run | None:
+    """The run of consecutive scored buckets with the largest |Stouffer z| passing ``gate``."""
+    idx = [i for i, z in enumerate(zs) if z is not None]
+    best: _Run | None = None
+    for a in range(len(idx)):
+        total = 0.0
+        for b in range(a, len(idx)):
+            z = zs[idx[b]]
+            assert z is not None
+            total += z
+            comb = total / math.sqrt(b - a + 1)
+            if abs(comb) < min_score or (best is not None and abs(comb) <= abs(best.z)):
+                continue
+            if gate(idx[a], idx[b], comb):
+                best = _Run(comb, idx[a], idx[b])
+    return best
+
+
+def _rate_run(
+    ks: Sequence[tuple[int, int] | None],
+    p0: float,
+    phi: float,
+    gate: Callable[[float], bool],
+    min_score: float,
+    min_n: int,
+    up_only: bool,
+) -> _Run | None:
+    """The run of consecutive buckets whose pooled rate is the most unusual (and passes
+    ``gate`` on the pooled rate)."""
+    idx = [i for i, kn in enumerate(ks) if kn is not None and kn[1] > 0]
+    best: _Run | None = None
+    for a in range(len(idx)):
+        k_sum = n_sum = 0
+        for b in range(a, len(idx)):
+            kn = ks[idx[b]]
+            assert kn is not None
+            k_sum += kn[0]
+            n_sum += kn[1]
+            if n_sum < min_n:
+                continue
+            rate = k_sum / n_sum
+            if not gate(rate):
+                continue
+            upper = rate > p0
+            if up_only and not upper:
+                continue
+            z = binomial_tail_z(k_sum / phi, n_sum / phi, p0, upper=upper)
+            z = z if upper else -z
+            if abs(z) >= min_score and (best is None or abs(z) > abs(best.z)):
+                best = _Run(z, idx[a], idx[b])
+    return best
+
+
+# -- one series -----------------------------------------------------------------------------
+
+
+def _bucket_window(ctx: _Context, first: int, last: int) -> tuple[datetime, datetime]:
+    b0 = ctx.window_buckets[first]
+    b1 = ctx.window_buckets[last] + ctx.bucket_s
+    start = max(datetime.fromtimestamp(b0, UTC), ctx.window_start)
+    end = min(datetime.fromtimestamp(b1, UTC), ctx.window_end)
+    return start, end
+
+
+def _anomaly(
+    spec: MetricSpec,
+    target: str,
+    ctx: _Context,
+    start: datetime,
+    end: datetime,
+    observed: float,
+    baseline: Baseline,
+    score: float,
+    samples: int,
+    description: str,
+) -> Anomaly:
+    direction = "up" if score > 0 else "down"
+    s = min(abs(score), _MAX_SCORE)
+    return Anomaly(
+        metric=spec.name,
+        scope=spec.scope,
+        target=target,
+        window_start=start,
+        window_end=end,
+        observed=observed,
+        baseline=baseline,
+        score=round(s, 2),
+        direction=direction,
+        severity=_severity(s, spec, observed),
+        description=description,
+        samples=samples,
+        unit=spec.unit,
+        project=ctx.project,
+    )
+
+
+def _describe(
+    spec: MetricSpec, target: str, observed: float, expected: float, score: float, extra: str = ""
+) -> str:
+    verb = "rose" if observed > expected else "fell"
+    text = (
+        f"{spec.label} of {spec.scope} {target} {verb} to {_fmt(observed, spec.unit)}"
+        f"{extra} from {_fmt(expected, spec.unit)}"
+    )
+    if spec.kind != "rate" and expected > 0:
+        text += f" (×{observed / expected:.2f})"
+    return text + f", {abs(score):.1f}σ"
+
+
+def _gate_ratio(spec: MetricSpec, settings: DetectionSettings, ratio: float, up: bool) -> bool:
+    eff = settings.effect(spec)
+    if up:
+        return ratio >= 1.0 + eff
+    return ratio <= 1.0 / (1.0 + eff)
+
+
+def _bucketed_value(
+    spec: MetricSpec,
+    target: str,
+    base: dict[int, Agg],
+    win: dict[int, Agg],
+    ctx: _Context,
+) -> Anomaly | None:
+    settings = ctx.settings
+    count = spec.kind == "count"
+    transform = _anscombe if count else _log
+    points: list[tuple[int, float, int]] = []
+    if count:
+        occupied = sorted(b for b, a in base.items() if a.n > 0)
+        if not occupied:
+            return None
+        first_win = ctx.window_buckets[0] if ctx.window_buckets else occupied[-1] + ctx.bucket_s
+        for b in range(occupied[0], first_win, ctx.bucket_s):
+            a = base.get(b)
+            n = a.n if a is not None else 0
+            points.append((b, _anscombe(n), n))
+    else:
+        for b in sorted(base):
+            got = _value(spec, base[b])
+            if got is not None:
+                points.append((b, _log(got[0]), got[1]))
+    if len(points) < settings.min_baseline_buckets:
+        return None
+    model = _fit(points, ctx, 1.0 if count else 0.02)
+    now_s = ctx.now.timestamp()
+    zs: list[float | None] = []
+    obs: list[tuple[float, int] | None] = []
+    for b in ctx.window_buckets:
+        a = win.get(b)
+        if count:
+            frac = min(1.0, (now_s - b) / ctx.bucket_s)
+            if frac < 0.5:
+                zs.append(None)
+                obs.append(None)
+                continue
+            n = a.n if a is not None else 0
+            got: tuple[float, int] | None = (n / frac, n)
+        else:
+            got = _value(spec, a) if a is not None else None
+        obs.append(got)
+        if got is None:
+            zs.append(None)
+            continue
+        spread = model.spread
+        if not count and got[1] < model.n_ref:
+            spread *= math.sqrt(model.n_ref / max(got[1], 1))
+        zs.append((transform(got[0]) - model.expect(b)) / spread)
+
+    def pooled(first: int, last: int) -> tuple[float, float, int]:
+        """(observed, expected, samples) over window buckets first..last."""
+        chosen = [i for i in range(first, last + 1) if obs[i] is not None]
+        buckets = [ctx.window_buckets[i] for i in chosen]
+        if count:
+            observed = sum(obs[i][0] for i in chosen)  # type: ignore[index]
+            expected = sum(_inv_anscombe(model.expect(b)) for b in buckets)
+            samples = sum(obs[i][1] for i in chosen)  # type: ignore[index]
+            return observed, expected, samples
+        cell = merged([win[b] for b in buckets if b in win])
+        got = _value(spec, cell, 1)
+        expected = math.exp(sum(model.expect(b) for b in buckets) / max(len(buckets), 1))
+        if got is None:
+            return expected, expected, 0
+        return got[0], expected, got[1]
+
+    def gate(first: int, last: int, z: float) -> bool:
+        observed, expected, _ = pooled(first, last)
+        if expected <= 0:
+            return observed > 0 and z > 0
+        return _gate_ratio(spec, settings, observed / expected, z > 0)
+
+    run = _best_run(zs, gate, settings.min_score)
+    if run is None:
+        return None
+    observed, expected, samples = pooled(run.first, run.last)
+    start, end = _bucket_window(ctx, run.first, run.last)
+    if count:
+        spread_units = model.spread * math.sqrt(max(expected, 1.0) / (run.last - run.first + 1))
+        per = max(1, sum(1 for i in range(run.first, run.last + 1) if obs[i] is not None))
+        observed, expected = observed / per, expected / per
+    else:
+        spread_units = expected * (math.exp(model.spread) - 1.0)
+    baseline = Baseline(
+        median=expected,
+        spread=spread_units,
+        n=model.n,
+        samples=model.samples,
+        method="robust_z_seasonal" if model.seasonal else "robust_z",
+        start=ctx.baseline_start,
+        end=ctx.window_start,
+        seasonal=model.seasonal,
+    )
+    if count:
+        width = _human_width(ctx.bucket_s)
+        desc = (
+            f"volume of {spec.scope} {target} {'rose' if run.z > 0 else 'fell'} to "
+            f"{observed:,.1f} per {width} from {expected:,.1f} (×"
+            f"{(observed / expected) if expected else math.inf:.2f}), {abs(run.z):.1f}σ"
+        )
+    else:
+        desc = _describe(spec, target, observed, expected, run.z)
+    return _anomaly(spec, target, ctx, start, end, observed, baseline, run.z, samples, desc)
+
+
+def _human_width(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return "day" if seconds == 86400 else f"{seconds // 86400} days"
+    if seconds % 3600 == 0:
+        return "hour" if seconds == 3600 else f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return "minute" if seconds == 60 else f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def _bucketed_rate(
+    spec: MetricSpec,
+    target: str,
+    base: dict[int, Agg],
+    win: dict[int, Agg],
+    ctx: _Context,
+) -> Anomaly | None:
+    settings = ctx.settings
+    pairs = [_rate(spec, a) for a in base.values()]
+    used = [(k, n) for k, n in pairs if n > 0]
+    if len(used) < settings.min_baseline_buckets:
+        return None
+    k_total = sum(k for k, _ in used)
+    n_total = sum(n for _, n in used)
+    p0 = (k_total + 0.5) / (n_total + 1.0)
+    z2 = [
+        (k - n * p0) ** 2 / (n * p0 * (1 - p0))
+        for k, n in used
+        if n >= 5
+    ]
+    phi = max(1.0, median(z2) / _CHI2_1_MEDIAN) if len(z2) >= 10 else 1.0
+    ks: list[tuple[int, int] | None] = []
+    for b in ctx.window_buckets:
+        a = win.get(b)
+        ks.append(_rate(spec, a) if a is not None else None)
+    eff = settings.effect(spec)
+    run = _rate_run(
+        ks,
+        p0,
+        phi,
+        lambda r: abs(r - p0) >= eff,
+        settings.min_score,
+        spec.min_samples,
+        spec.up_only,
+    )
+    if run is None:
+        return None
+    k_sum = sum(kn[0] for kn in ks[run.first : run.last + 1] if kn is not None)
+    n_sum = sum(kn[1] for kn in ks[run.first : run.last + 1] if kn is not None)
+    observed = k_sum / n_sum
+    start, end = _bucket_window(ctx, run.first, run.last)
+    baseline = Baseline(
+        median=p0,
+        spread=math.sqrt(phi * p0 * (1 - p0) / n_sum),
+        n=len(used),
+        samples=n_total,
+        method="binomial",
+        start=ctx.baseline_start,
+        end=ctx.window_start,
+    )
+    desc = _describe(spec, target, observed, p0, run.z, f" ({k_sum}/{n_sum})")
+    return _anomaly(spec, target, ctx, start, end, observed, baseline, run.z, n_sum, desc)
+
+
+def _pooled(
+    spec: MetricSpec,
+    target: str,
+    base: Agg,
+    win: Agg,
+    ctx: _Context,
+) -> Anomaly | None:
+    """Window against the pooled baseline with a two-sample test."""
+    settings = ctx.settings
+    need_b, need_w = settings.min_pooled_baseline, settings.min_pooled_samples
+    eff = settings.effect(spec)
+    start, end = ctx.window_start, ctx.window_end
+    if spec.kind == "count":
+        return None  # volume needs comparable exposure: bucketed history only
+    if spec.kind == "rate":
+        k1, n1 = _rate(spec, base)
+        k2, n2 = _rate(spec, win)
+        if n1 < need_b or n2 < max(need_w, spec.min_samples):
+            return None
+        res = two_proportion_test(k1, n1, k2, n2)
+        p0, p = k1 / n1, k2 / n2
+        if abs(p - p0) < eff or abs(res.z) < settings.min_score or (spec.up_only and p < p0):
+            return None
+        baseline = Baseline(
+            median=p0,
+            spread=math.sqrt(max(p0 * (1 - p0), 1e-12) / n2),
+            n=n1,
+            samples=n1,
+            method="two_proportion",
+            start=ctx.baseline_start,
+            end=ctx.window_start,
+        )
+        desc = _describe(spec, target, p, p0, res.z, f" ({k2}/{n2})")
+        return _anomaly(spec, target, ctx, start, end, p, baseline, res.z, n2, desc)
+    need = max(need_w, spec.min_samples)
+    got_b = _value(spec, base, max(need_b, spec.min_samples))
+    got_w = _value(spec, win, need)
+    if got_b is None or got_w is None:
+        return None
+    if spec.name.startswith("latency"):
+        res = mann_whitney_binned(base.lat, win.lat)
+        method = "mann_whitney"
+        q1 = quantile(base.lat, 0.25, LATENCY_EDGES) or 0.0
+        q3 = quantile(base.lat, 0.75, LATENCY_EDGES) or 0.0
+        spread = (q3 - q1) / 1.349
+    else:
+        what = "cost" if spec.name == "cost_per_call" else "tokens"
+        m1, v1, c1 = base.mean_var(what)
+        m2, v2, c2 = win.mean_var(what)
+        res = welch_test(m1, v1, c1, m2, v2, c2)
+        method = "welch"
+        spread = math.sqrt(v1)
+    expected, observed = got_b[0], got_w[0]
+    if expected <= 0 or abs(res.z) < settings.min_score:
+        return None
+    ratio = observed / expected
+    if not _gate_ratio(spec, settings, ratio, res.z > 0):
+        return None
+    baseline = Baseline(
+        median=expected,
+        spread=spread,
+        n=got_b[1],
+        samples=got_b[1],
+        method=method,
+        start=ctx.baseline_start,
+        end=ctx.window_start,
+    )
+    desc = _describe(spec, target, observed, expected, res.z)
+    return _anomaly(spec, target, ctx, start, end, observed, baseline, res.z, got_w[1], desc)
+
+
+# -- a whole run --------------------------------------------------------------------------------
+
+
+def detect_in_frame(
+    frame: Frame,
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    baseline_start: datetime,
+    now: datetime,
+    settings: DetectionSettings,
+    project: str | None = None,
+    metrics: Sequence[str] | None = None,
+    scopes: Sequence[str] | None = None,
+) -> list[Anomaly]:
+    """Anomalies in an already fetched frame (group 1 = window, 0 = baseline)."""
+    bucket_s = frame.bucket_s or 3600
+    first = int(window_start.timestamp()) // bucket_s * bucket_s
+    window_buckets = list(range(first, int(math.ceil(window_end.timestamp())), bucket_s))
+    ctx = _Context(
+        bucket_s,
+        window_start,
+        window_end,
+        baseline_start,
+        now,
+        settings,
+        project,
+        window_buckets,
+    )
+    wanted = [
+        m
+        for m in METRICS
+        if (metrics is None or m.name in metrics) and (scopes is None or m.scope in scopes)
+    ]
+    found: list[Anomaly] = []
+    for (series, target), cells in frame.series.items():
+        base: dict[int, Agg] = {}
+        win: dict[int, Agg] = {}
+        for (b, g), a in cells.items():
+            (win if g == 1 else base)[b] = a
+        if not win and not base:
+            continue
+        base_pool: Agg | None = None
+        win_pool: Agg | None = None
+        for spec in wanted:
+            if spec.series != series:
+                continue
+            if spec.kind == "rate":
+                got = _bucketed_rate(spec, target, base, win, ctx)
+            else:
+                got = _bucketed_value(spec, target, base, win, ctx)
+            if got is None and not _enough_buckets(spec, base, settings):
+                if base_pool is None:
+                    base_pool = merged(list(base.values()))
+                    win_pool = merged(list(win.values()))
+                assert win_pool is not None
+                got = _pooled(spec, target, base_pool, win_pool, ctx)
+            if got is not None:
+                found.append(got)
+    found.sort(key=lambda a: (-a.score, a.scope, a.target, a.metric))
+    return found
+
+
+def _enough_buckets(spec: MetricSpec, base: dict[int, Agg], settings: DetectionSettings) -> bool:
+    if spec.kind == "rate":
+        used = sum(1 for a in base.values() if _rate(spec, a)[1] > 0)
+    elif spec.kind == "count":
+        used = sum(1 for a in base.values() if a.n > 0)
+    else:
+        used = sum(1 for a in base.values() if _value(spec, a) is not None)
+    return used >= settings.min_baseline_buckets
+
+
+def detect(
+    engine: Engine,
+    *,
+    now: datetime | None = None,
+    window: timedelta = timedelta(hours=6),
+    baseline: timedelta = timedelta(days=14),
+    bucket: timedelta = timedelta(hours=1),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    project: str | None = None,
+    settings: DetectionSettings | None = None,
+    metrics: Sequence[str] | None = None,
+    scopes: Sequence[str] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[Anomaly]:
+    """Detect anomalies in the store behind ``engine``.
+
+    The evaluation window is ``[since, until)`` when ``since`` is given, else the last
+    ``window`` before ``now`` (aligned down to the bucket grid); the baseline is the
+    ``baseline`` before the window's start.
+    """
+    settings = settings or DetectionSettings()
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    bucket_s = max(1, int(bucket.total_seconds()))
+    if since is not None:
+        window_start = since.astimezone(UTC)
+        window_end = (until or now).astimezone(UTC)
+    else:
+        window_end = (until or now).astimezone(UTC)
+        raw = int((window_end - window).timestamp())
+        window_start = datetime.fromtimestamp(raw // bucket_s * bucket_s, UTC)
+    baseline_start = window_start - baseline
+    filters: list[ColumnElement[bool]] = [
+        S.c.start_time >= baseline_start,
+        S.c.start_time < window_end,
+        *where,
+    ]
+    if project is not None:
+        filters.append(S.c.project == project)
+    one = literal(1, Integer(), literal_execute=True)
+    zero = literal(0, Integer(), literal_execute=True)
+    group = case((S.c.start_time >= window_start, one), else_=zero)
+    frame = fetch(engine, filters, group=group, bucket_s=bucket_s)
+    return detect_in_frame(
+        frame,
+        window_start=window_start,
+        window_end=window_end,
+        baseline_start=baseline_start,
+        now=now,
+        settings=settings,
+        project=project,
+        metrics=metrics,
+        scopes=scopes,
+    )
