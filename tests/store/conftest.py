@@ -88,3 +88,10 @@ def writer(store_url: str) -> Iterator[Writer]:
         exporter.shutdown()
         return
     yield lambda records: insert_records(store_url, records)
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """The session's PostgreSQL database, emptied (no schema yet)."""
+    _reset_pg(pg_database)
+    return pg_database

@@ -15,8 +15,8 @@ from .errors import ApiError
 
 __all__ = [
     "ERRORS",
-    "IdPath",
     "Caller",
+    "IdPath",
     "ServerDep",
     "TextQuery",
     "get_server",
@@ -100,16 +100,12 @@ def principal(
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def IdPath(description: str) -> Any:  # noqa: N802 - a parameter factory, like fastapi.Path
-    return Path(
-        description=description, min_length=1, max_length=800, pattern=ID_PATTERN
-    )
+def IdPath(description: str) -> Any:
+    return Path(description=description, min_length=1, max_length=800, pattern=ID_PATTERN)
 
 
-def TextQuery(description: str, max_length: int = 800) -> Any:  # noqa: N802
-    return Query(
-        None, description=description, max_length=max_length, pattern=TEXT_PATTERN
-    )
+def TextQuery(description: str, max_length: int = 800) -> Any:
+    return Query(description=description, max_length=max_length, pattern=TEXT_PATTERN)
 
 
 def _error_response(description: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ INTERVALS: Final = {"minute": 60, "hour": 3600, "day": 86_400, "week": 604_800}
 _BONUS: Final = {"decision": 1.0, "state_change": 1.0, "action": 0.5, "alert": 1.0}
 
 
-def _span_message(r: Mapping[str, Any]) -> str:
+def _span_message(r: Mapping[Any, Any]) -> str:
     return str(r["error_message"] or r["status_message"] or r["name"] or "")
 
 
@@ -105,7 +105,7 @@ def error_patterns(
     by_agent: Counter[str] = Counter()
     total = 0
 
-    def add(kind: str, r: Mapping[str, Any], etype: str, message: str, span_id: str | None) -> None:
+    def add(kind: str, r: Mapping[Any, Any], etype: str, message: str, span_id: str | None) -> None:
         nonlocal total
         total += 1
         key = (etype, normalize_message(message))
@@ -162,7 +162,7 @@ def error_patterns(
 
 
 # -- causality ---------------------------------------------------------------------------------
-def _span_item(r: Mapping[str, Any]) -> dict[str, Any]:
+def _span_item(r: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "record": "span",
         "id": r["id"],
@@ -179,7 +179,7 @@ def _span_item(r: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _event_item(r: Mapping[str, Any]) -> dict[str, Any]:
+def _event_item(r: Mapping[Any, Any]) -> dict[str, Any]:
     data = r["data"] if isinstance(r["data"], dict) else {}
     raw_type = data.get("error_type")
     return {
@@ -198,7 +198,7 @@ def _event_item(r: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _is_error(it: Mapping[str, Any]) -> bool:
+def _is_error(it: Mapping[Any, Any]) -> bool:
     return it["status"] in _FAILED or it["status"] in _ERROR_LEVELS
 
 
@@ -214,13 +214,19 @@ def causality(
     its enclosing spans, and the earlier records of its trace and of its agent within
     ``lookback_seconds``, ranked. ``None`` when the record is not in the project."""
     with engine.connect() as conn:
-        row = conn.execute(select(S).where(S.c.project == project, S.c.id == record_id)).mappings().first()
+        row = (
+            conn.execute(select(S).where(S.c.project == project, S.c.id == record_id))
+            .mappings()
+            .first()
+        )
         if row is not None:
             target = _span_item(row)
         else:
-            ev = conn.execute(
-                select(E).where(E.c.project == project, E.c.id == record_id)
-            ).mappings().first()
+            ev = (
+                conn.execute(select(E).where(E.c.project == project, E.c.id == record_id))
+                .mappings()
+                .first()
+            )
             if ev is None:
                 return None
             target = _event_item(ev)

@@ -358,7 +358,9 @@ def encode_cursor(sort: str, value: Any, row_id: str) -> str:
 def decode_cursor(raw: str | None, sort: str) -> Cursor | None:
     if raw is None or raw == "":
         return None
-    bad = ApiError(400, "cursor: not a cursor this endpoint returned (or from another sort)", field="cursor")
+    bad = ApiError(
+        400, "cursor: not a cursor this endpoint returned (or from another sort)", field="cursor"
+    )
     if len(raw) > 4096:
         raise bad
     try:
@@ -411,4 +413,3 @@ def page_cursor(
     if key.kind == "number":
         value = float(value)
     return encode_cursor(raw_sort, value, str(last["id"]))
-

@@ -14,7 +14,7 @@ _SPAN_FIELDS: Final = Span._fields
 _EVENT_FIELDS: Final = Event._fields
 
 
-def span_out(row: Mapping[str, Any]) -> dict[str, Any]:
+def span_out(row: Mapping[Any, Any]) -> dict[str, Any]:
     out = {k: row[k] for k in _SPAN_FIELDS}
     if out["attributes"] is None:
         out["attributes"] = {}
@@ -25,7 +25,7 @@ def span_out(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def event_out(row: Mapping[str, Any]) -> dict[str, Any]:
+def event_out(row: Mapping[Any, Any]) -> dict[str, Any]:
     out = {k: row[k] for k in _EVENT_FIELDS}
     if out["data"] is None:
         out["data"] = {}

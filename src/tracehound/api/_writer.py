@@ -117,9 +117,7 @@ class OwnershipGuard:
         col = table.c[column]
         for start in range(0, len(wanted), _CHUNK):
             part = wanted[start : start + _CHUNK]
-            query = (
-                select(col).where(col.in_(part), table.c.project != project).distinct()
-            )
+            query = select(col).where(col.in_(part), table.c.project != project).distinct()
             found.update(str(row[0]) for row in conn.execute(query))
         return found
 
@@ -162,9 +160,7 @@ class OwnershipGuard:
         rejected: dict[int, tuple[str, str]] = {}
         out: list[Record | None] = []
         for pos, rec in enumerate(records):
-            problem = _problem(
-                rec, foreign_spans, foreign_traces, foreign_events, foreign_metrics
-            )
+            problem = _problem(rec, foreign_spans, foreign_traces, foreign_events, foreign_metrics)
             if problem is not None:
                 rejected[pos] = problem
                 out.append(None)
@@ -371,9 +367,7 @@ class IngestWriter:
             for pos, (fieldname, message) in rejected.items():
                 rec = job.records[pos]
                 result.errors.append(RecordError(job.indices[pos], rec.id, fieldname, message))
-            ready.append(
-                [(job.indices[p], r) for p, r in enumerate(checked) if r is not None]
-            )
+            ready.append([(job.indices[p], r) for p, r in enumerate(checked) if r is not None])
             results.append(result)
         live = [i for i, job in enumerate(jobs) if not job.future.done()]
         combined = [rec for i in live for _, rec in ready[i]]

@@ -143,8 +143,9 @@ def inflate(data: bytes, encoding: str, limit: int) -> bytes:
     return bytes(out)
 
 
-def parse_json(body: bytes, max_depth: int) -> Any:
-    """Parse JSON (400 naming ``body`` on invalid input, 422 when nested too deep)."""
+def parse_json(body: bytes, max_depth: int, *, nul: bool = True) -> Any:
+    """Parse JSON (400 naming ``body`` on invalid input, 422 when nested too deep). NUL
+    characters are replaced unless ``nul`` is false (the caller then does it)."""
     if not body.strip():
         raise ApiError(400, "body: empty; expected a JSON document", field="body")
     try:
@@ -152,9 +153,14 @@ def parse_json(body: bytes, max_depth: int) -> Any:
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"body: invalid JSON ({exc})", field="body") from None
     check_depth(value, max_depth)
-    if b"\\u0000" in body:
+    if nul and has_nul(body):
         value = strip_nul(value)
     return value
+
+
+def has_nul(body: bytes) -> bool:
+    """Whether a JSON text may hold an escaped NUL character."""
+    return b"\\u0000" in body
 
 
 def check_depth(value: Any, max_depth: int) -> None:
@@ -164,9 +170,7 @@ def check_depth(value: Any, max_depth: int) -> None:
     while stack:
         node, depth = pop()
         if depth > max_depth:
-            raise ApiError(
-                422, f"body: JSON nested deeper than {max_depth} levels", field="body"
-            )
+            raise ApiError(422, f"body: JSON nested deeper than {max_depth} levels", field="body")
         if type(node) is dict:
             for child in node.values():
                 if type(child) is dict or type(child) is list:

@@ -570,7 +570,12 @@ def _io(
 ) -> tuple[Any, Any]:
     inp: Any = None
     out: Any = None
-    for key in ("gen_ai.input.messages", "gen_ai.prompt", "input.value", "gen_ai.tool.call.arguments"):
+    for key in (
+        "gen_ai.input.messages",
+        "gen_ai.prompt",
+        "input.value",
+        "gen_ai.tool.call.arguments",
+    ):
         if key in attrs and attrs[key] is not None:
             inp = _maybe_json(attrs[key])
             consumed.add(key)
@@ -642,7 +647,9 @@ def _kind(sp: OtlpSpan) -> str:
     if first in _NAME_KINDS:
         return _NAME_KINDS[first]
     if isinstance(op, str) or _first(attrs, _MODEL_KEYS) is not None:
-        return "llm" if _first(attrs, _INPUT_TOKEN_KEYS + _OUTPUT_TOKEN_KEYS) is not None else "task"
+        return (
+            "llm" if _first(attrs, _INPUT_TOKEN_KEYS + _OUTPUT_TOKEN_KEYS) is not None else "task"
+        )
     return "task"
 
 

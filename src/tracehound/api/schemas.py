@@ -43,8 +43,8 @@ __all__ = [
     "SpanPage",
     "SummaryOut",
     "TimelineEntry",
-    "TraceSummaryOut",
     "TracePage",
+    "TraceSummaryOut",
     "TraceTree",
     "WhoAmI",
     "WhyNotFiredOut",
@@ -332,7 +332,9 @@ class EventOut(_Model):
 
 class SpanPage(_Model):
     items: list[SpanOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class EventPage(_Model):

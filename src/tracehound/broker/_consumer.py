@@ -110,9 +110,9 @@ def ping_store(url: str, timeout: float = 3.0) -> None:
         return
     import psycopg
 
-    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    dsn = dsn.replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(dsn, connect_timeout=max(1, int(timeout)), autocommit=True) as conn:
+    from ..store._postgres import libpq_url
+
+    with psycopg.connect(libpq_url(url), connect_timeout=max(1, int(timeout)), autocommit=True) as conn:
         conn.execute("SELECT 1").fetchone()
 
 

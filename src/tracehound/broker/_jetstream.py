@@ -17,6 +17,7 @@ service decides when a message is poison; JetStream never drops one on its own).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -70,6 +71,72 @@ class _Batch:
         self.seen: set[str] = set()
         self.duplicates = 0
         self.error: str | None = None
+
+
+class _Puller:
+    """A pull consumer without nats-py's per-message ``fetch`` machinery: one pull request
+    outstanding at a time, messages collected by a subscription callback into a buffer."""
+
+    def __init__(self, next_subject: str) -> None:
+        self.next_subject = next_subject
+        self.sub: Any = None
+        self.buffer: collections.deque[Msg] = collections.deque()
+        self.wake = asyncio.Event()
+        self.outstanding = 0  # messages requested and neither delivered nor expired
+        self.expires_at = 0.0
+        self.failure: str | None = None
+
+    async def on_msg(self, msg: Msg) -> None:
+        if not msg.data and msg.headers and "Status" in msg.headers:
+            status = msg.headers.get("Status", "")
+            if status in ("404", "408", "409"):
+                self.outstanding = 0
+                desc = msg.headers.get("Description", "")
+                if status == "409" and "Deleted" in desc:
+                    self.failure = f"{status} {desc}"
+                self.wake.set()
+            return
+        self.buffer.append(msg)
+        self.outstanding -= 1
+        self.wake.set()
+
+    async def _request(self, nc: Client, batch: int, expires: float, now: float) -> None:
+        req = {"batch": batch, "expires": int(expires * 1_000_000_000)}
+        self.outstanding = batch
+        self.expires_at = now + expires + 2.0
+        await nc.publish(self.next_subject, orjson.dumps(req), reply=self.sub.subject)
+
+    async def fetch(self, nc: Client, n: int, timeout: float) -> list[Delivery]:
+        out: list[Delivery] = []
+        buf = self.buffer
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            while buf and len(out) < n:
+                out.append(JetStreamDelivery(buf.popleft()))
+            now = time.monotonic()
+            if self.outstanding > 0 and now > self.expires_at:
+                self.outstanding = 0  # the request was lost (e.g. a broker restart)
+            if len(out) >= n:
+                if self.outstanding <= 0 and len(buf) < n:
+                    # prefetch the next batch while the caller stores this one
+                    await self._request(nc, n, 1.0, now)
+                return out
+            if (out and self.outstanding > 0) or self.failure is not None:
+                return out
+            if self.outstanding <= 0:
+                await self._request(nc, n - len(out), max(deadline - now, 0.05), now)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return out
+            self.wake.clear()
+            if buf:
+                continue
+            try:
+                await asyncio.wait_for(self.wake.wait(), remaining)
+            except (TimeoutError, asyncio.TimeoutError):
+                while buf and len(out) < n:
+                    out.append(JetStreamDelivery(buf.popleft()))
+                return out
 
 
 class JetStreamDelivery:
@@ -153,9 +220,11 @@ class JetStreamTransport:
         self._sub: Any = None
         self._durable: str | None = None
         self._streams_ready = False
+        self._dlq_ready = False
         self._ack_prefix: str | None = None
         self._batch_seq = 0
         self._batches: dict[str, _Batch] = {}
+        self._puller: _Puller | None = None
 
     # -- connection -------------------------------------------------------------------------
 
@@ -218,7 +287,14 @@ class JetStreamTransport:
 
     async def close(self) -> None:
         nc, self._nc, self._js, self._sub = self._nc, None, None, None
-        self._streams_ready = False
+        puller, self._puller = self._puller, None
+        if puller is not None and nc is not None and nc.is_connected and puller.buffer:
+            # messages delivered but never handed out: give them back at once
+            with contextlib.suppress(Exception):
+                for m in puller.buffer:
+                    if m.reply:
+                        await nc.publish(m.reply, b"-NAK")
+        self._streams_ready = self._dlq_ready = False
         self._ack_prefix = None
         if nc is not None:
             if nc.is_connected:  # send what is buffered (acks) before closing
@@ -235,12 +311,12 @@ class JetStreamTransport:
     # -- streams ----------------------------------------------------------------------------
 
     async def ensure_streams(self, *, dead_letter: bool = True) -> None:
-        if self._streams_ready:
-            return
-        await self._ensure(self.stream, self.subject)
-        if dead_letter:
+        if not self._streams_ready:
+            await self._ensure(self.stream, self.subject)
+            self._streams_ready = True
+        if dead_letter and not self._dlq_ready:
             await self._ensure(self.dlq_stream, self.dlq_subject)
-        self._streams_ready = True
+            self._dlq_ready = True
 
     async def _ensure(self, name: str, subject: str) -> None:
         from nats.js.api import RetentionPolicy, StorageType, StreamConfig
@@ -329,8 +405,12 @@ class JetStreamTransport:
                 batch.error = batch.error or f"{err.get('description', err)}"
             except Exception:
                 batch.error = batch.error or data[:200].decode("utf-8", "replace")
-        elif b'"duplicate":true' in data:
-            batch.duplicates += 1
+        elif b'"duplicate"' in data:
+            try:
+                if orjson.loads(data).get("duplicate") is True:
+                    batch.duplicates += 1
+            except Exception:
+                pass
         if len(batch.seen) >= batch.total and not batch.done.done():
             batch.done.set_result(None)
 
@@ -362,24 +442,27 @@ class JetStreamTransport:
         elif info.config.ack_wait != ack_wait or info.config.max_ack_pending != max_ack_pending:
             with contextlib.suppress(Exception):
                 await js.add_consumer(self.stream, config)  # updates the settings
-        self._sub = await js.pull_subscribe_bind(
-            durable=durable,
-            stream=self.stream,
-            pending_msgs_limit=max(10_000, max_ack_pending),
+        nc = self._nc
+        assert nc is not None
+        if self._puller is not None:
+            with contextlib.suppress(Exception):
+                await self._puller.sub.unsubscribe()
+        puller = _Puller(f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{durable}")
+        puller.sub = await nc.subscribe(
+            nc.new_inbox(), cb=puller.on_msg, pending_msgs_limit=max(100_000, max_ack_pending)
         )
+        self._puller = puller
+        self._sub = puller.sub
         self._durable = durable
 
     async def fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
-        from nats.errors import TimeoutError as NatsTimeout
-
-        sub = self._sub
-        if sub is None:
+        puller, nc = self._puller, self._nc
+        if puller is None or nc is None:
             raise ExporterError("not subscribed")
-        try:
-            msgs = await sub.fetch(max_messages, timeout=max(timeout, 0.001))
-        except (NatsTimeout, asyncio.TimeoutError, TimeoutError):
-            return []
-        return [JetStreamDelivery(m) for m in msgs]
+        if puller.failure is not None:
+            failure, puller.failure = puller.failure, None
+            raise ExporterError(f"pull consumer: {failure}")
+        return await puller.fetch(nc, max_messages, timeout)
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         nc = self._nc

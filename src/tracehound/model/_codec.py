@@ -10,6 +10,7 @@ field and raises :class:`~tracehound.exceptions.CodecError` naming the field.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -59,6 +60,7 @@ _FLOAT_FIELDS: Final = frozenset(
 )
 _DICT_FIELDS: Final = frozenset({"attributes", "data", "tags"})
 _ANY_FIELDS: Final = frozenset({"input", "output"})
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f]")
 _REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "span": ("id", "trace_id", "name", "start_time"),
     "event": ("id", "event_type", "name", "timestamp"),
@@ -129,7 +131,7 @@ def _check_id(value: Any, field: str) -> str:
     text = _check_text(value, field, MAX_ID_LENGTH)
     if not text:
         raise CodecError(f"{field}: empty id", field=field)
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if _CONTROL.search(text) is not None:
         raise CodecError(f"{field}: control characters in id", field=field)
     return text
 

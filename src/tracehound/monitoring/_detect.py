@@ -40,7 +40,7 @@ from sqlalchemy import Engine, Integer, case, literal
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..store._schema import spans as S
-from ._histogram import LATENCY_EDGES, quantile
+from ._histogram import LATENCY_EDGES, bin_bounds, quantile
 from ._query import Agg, Frame, fetch, merged
 from ._stats import (
     MAD_SCALE,
@@ -58,6 +58,7 @@ __all__ = [
     "MetricSpec",
     "binomial_tail_z",
     "detect",
+    "poisson_tail_z",
     "detect_in_frame",
 ]
 
@@ -175,8 +176,46 @@ def binomial_tail_z(k: float, n: float, p: float, *, upper: bool) -> float:
     return max(-_MAX_SCORE, min(_MAX_SCORE, -_NORMAL.inv_cdf(tail)))
 
 
+def poisson_tail_z(x: float, lam: float, *, upper: bool) -> float:
+    """How unusual a count ``x`` is for a Poisson mean ``lam``, as a z-score (positive when
+    unusual in the asked direction): exact tails up to a mean of 2000, normal above."""
+    k = int(round(x))
+    if lam <= 0:
+        return _MAX_SCORE if (upper and k > 0) else -_MAX_SCORE
+    if lam > 2000:
+        diff = (k - lam) if upper else (lam - k)
+        return max(-_MAX_SCORE, min(_MAX_SCORE, (diff - 0.5) / math.sqrt(lam)))
+    log_lam = math.log(lam)
+
+    def log_pmf(j: int) -> float:
+        return j * log_lam - lam - math.lgamma(j + 1)
+
+    if upper:
+        if k <= 0:
+            return -_MAX_SCORE
+        # P(X >= k): sum the pmf from k until it is negligible
+        logs = []
+        j = k
+        while True:
+            v = log_pmf(j)
+            logs.append(v)
+            if j > lam and v < logs[0] - 40:
+                break
+            j += 1
+    else:
+        logs = [log_pmf(j) for j in range(0, k + 1)]
+    top = max(logs)
+    tail = math.exp(top) * sum(math.exp(v - top) for v in logs)
+    if tail >= 1.0:
+        return -_MAX_SCORE
+    if tail <= 1e-300:
+        return _MAX_SCORE
+    return max(-_MAX_SCORE, min(_MAX_SCORE, -_NORMAL.inv_cdf(tail)))
+
+
 def _value(spec: MetricSpec, agg: Agg, min_samples: int | None = None) -> tuple[float, int] | None:
-    """The value of a ``value``/``count`` metric in one cell and the samples behind it."""
+    """The value of a ``value``/``count`` metric in one cell and the samples behind it
+    (``None`` below ``min_samples``, default the metric's own minimum)."""
     need = spec.min_samples if min_samples is None else min_samples
     name = spec.name
     if name == "volume":
@@ -267,41 +306,74 @@ class _Model:
     n: int
     samples: int
     n_ref: float
+    up: float = 0.0
+    down: float = 0.0
 
 
-def _fit(points: Sequence[tuple[int, float, int]], ctx: _Context, floor: float) -> _Model:
-    """Robust centre (seasonal when it helps) and spread of a transformed history."""
+def _trimmed_mean(values: Sequence[float], cut: float = 0.1) -> float:
+    s = sorted(values)
+    k = int(len(s) * cut)
+    kept = s[k : len(s) - k] or s
+    return sum(kept) / len(kept)
+
+
+def _fit(
+    points: Sequence[tuple[int, float, int]], ctx: _Context, floor: float, *, count: bool
+) -> _Model:
+    """Robust centre (seasonal when there is enough history and, for values, when the
+    hour-of-day profile explains the variation better than a flat centre) and spread of a
+    transformed history. The profile of a slot pools it with its two neighbours; counts
+    use a trimmed mean (medians of small integers are too coarse), values the median.
+
+    The spread of values is then calibrated on the history's own tail: if more than 1% of
+    the history lies beyond 2.58 spreads (heavier tails than a normal distribution), it is
+    widened until that holds.
+    """
     vals = [v for _, v, _ in points]
-    centre = median(vals)
+    centre = _trimmed_mean(vals) if count else median(vals)
     flat = MAD_SCALE * mad(vals, centre)
     n_ref = median([float(s) for _, _, s in points]) or 1.0
     samples = sum(s for _, _, s in points)
     nslots = ctx.nslots
-    if nslots:
-        days = (points[-1][0] - points[0][0]) / 86400.0
-        if days >= ctx.settings.seasonal_min_days:
-            by_slot: dict[int, list[float]] = {}
-            for b, v, _ in points:
-                by_slot.setdefault(ctx.slot(b), []).append(v)
-            slot_med = {
-                s: median(vs)
-                for s, vs in by_slot.items()
-                if len(vs) >= ctx.settings.seasonal_min_points
-            }
-            if len(slot_med) >= 0.75 * nslots:
-                resid = [v - slot_med.get(ctx.slot(b), centre) for b, v, _ in points]
-                rc = median(resid)
-                seasonal_spread = MAD_SCALE * mad(resid, rc)
-                if seasonal_spread < 0.9 * flat:
-                    slot_of = ctx.slot
+    settings = ctx.settings
+    expect: Callable[[int], float] = lambda _b: centre  # noqa: E731
+    spread = flat
+    seasonal = False
+    if nslots > 1 and (points[-1][0] - points[0][0]) / 86400.0 >= settings.seasonal_min_days:
+        by_slot: dict[int, list[float]] = {}
+        for b, v, _ in points:
+            by_slot.setdefault(ctx.slot(b), []).append(v)
+        profile: dict[int, float] = {}
+        for slot in range(nslots):
+            pooled = [
+                v for d in (-1, 0, 1) for v in by_slot.get((slot + d) % nslots, ())
+            ]
+            if len(by_slot.get(slot, ())) >= settings.seasonal_min_points:
+                profile[slot] = _trimmed_mean(pooled) if count else median(pooled)
+        if len(profile) >= 0.75 * nslots:
+            slot_of = ctx.slot
+            resid = [v - profile.get(slot_of(b), centre) for b, v, _ in points]
+            rc = median(resid)
+            seasonal_spread = MAD_SCALE * mad(resid, rc)
+            if count or seasonal_spread < 0.9 * flat:
 
-                    def expect(b: int) -> float:
-                        return slot_med.get(slot_of(b), centre) + rc
+                def expect(b: int) -> float:
+                    return profile.get(slot_of(b), centre) + rc
 
-                    return _Model(
-                        expect, max(seasonal_spread, floor), True, len(points), samples, n_ref
-                    )
-    return _Model(lambda _b: centre, max(flat, floor), False, len(points), samples, n_ref)
+                spread = seasonal_spread
+                seasonal = True
+    spread = max(spread, floor)
+    up = down = spread
+    if not count and len(points) >= 50:
+        zs = sorted(
+            (v - expect(b)) / (spread * math.sqrt(max(1.0, n_ref / max(n, 1))))
+            for b, v, n in points
+        )
+        hi = zs[min(len(zs) - 1, int(0.995 * len(zs)))]
+        lo = zs[max(0, int(0.005 * len(zs)))]
+        up = spread * max(1.0, hi / 2.576)
+        down = spread * max(1.0, -lo / 2.576)
+    return _Model(expect, spread, seasonal, len(points), samples, n_ref, up, down)
 
 
 @dataclass(slots=True)
@@ -334,20 +406,20 @@ def _best_run(
 
 
 def _rate_run(
-    ks: Sequence[tuple[int, int] | None],
+    ks: Sequence[tuple[float, float] | None],
     p0: float,
     phi: float,
-    gate: Callable[[float], bool],
+    gate: Callable[[int, int, float], bool],
     min_score: float,
     min_n: int,
     up_only: bool,
 ) -> _Run | None:
-    """The run of consecutive buckets whose pooled rate is the most unusual (and passes
-    ``gate`` on the pooled rate)."""
+    """The run of consecutive buckets whose pooled (events, trials) are the most unusual at
+    rate ``p0`` (over-dispersion ``phi``) and pass ``gate(first, last, z)``."""
     idx = [i for i, kn in enumerate(ks) if kn is not None and kn[1] > 0]
     best: _Run | None = None
     for a in range(len(idx)):
-        k_sum = n_sum = 0
+        k_sum = n_sum = 0.0
         for b in range(a, len(idx)):
             kn = ks[idx[b]]
             assert kn is not None
@@ -355,17 +427,23 @@ def _rate_run(
             n_sum += kn[1]
             if n_sum < min_n:
                 continue
-            rate = k_sum / n_sum
-            if not gate(rate):
-                continue
-            upper = rate > p0
+            upper = k_sum / n_sum > p0
             if up_only and not upper:
                 continue
             z = binomial_tail_z(k_sum / phi, n_sum / phi, p0, upper=upper)
             z = z if upper else -z
-            if abs(z) >= min_score and (best is None or abs(z) > abs(best.z)):
+            if abs(z) < min_score or (best is not None and abs(z) <= abs(best.z)):
+                continue
+            if gate(idx[a], idx[b], z):
                 best = _Run(z, idx[a], idx[b])
     return best
+
+
+def _dispersion(pairs: Iterable[tuple[float, float]], p0: float) -> float:
+    """Over-dispersion of per-bucket (events, trials) around ``p0``: the median squared
+    standardized residual over its value for a binomial (1 when binomial or unknown)."""
+    z2 = [(k - n * p0) ** 2 / (n * p0 * (1 - p0)) for k, n in pairs if n >= 5]
+    return max(1.0, median(z2) / _CHI2_1_MEDIAN) if len(z2) >= 10 else 1.0
 
 
 # -- one series -----------------------------------------------------------------------------
@@ -440,13 +518,13 @@ def _bucketed_value(
 ) -> Anomaly | None:
     settings = ctx.settings
     count = spec.kind == "count"
-    transform = _anscombe if count else _log
+    buckets = ctx.window_buckets
     points: list[tuple[int, float, int]] = []
     if count:
         occupied = sorted(b for b, a in base.items() if a.n > 0)
         if not occupied:
             return None
-        first_win = ctx.window_buckets[0] if ctx.window_buckets else occupied[-1] + ctx.bucket_s
+        first_win = buckets[0] if buckets else occupied[-1] + ctx.bucket_s
         for b in range(occupied[0], first_win, ctx.bucket_s):
             a = base.get(b)
             n = a.n if a is not None else 0
@@ -458,62 +536,91 @@ def _bucketed_value(
                 points.append((b, _log(got[0]), got[1]))
     if len(points) < settings.min_baseline_buckets:
         return None
-    model = _fit(points, ctx, 1.0 if count else 0.02)
+    floor = 1.0 if count else _sampling_floor(spec, base, median([float(p[2]) for p in points]))
+    model = _fit(points, ctx, floor, count=count)
     now_s = ctx.now.timestamp()
-    zs: list[float | None] = []
-    obs: list[tuple[float, int] | None] = []
-    for b in ctx.window_buckets:
-        a = win.get(b)
+    fracs = [min(1.0, (now_s - b) / ctx.bucket_s) for b in buckets]
+
+    def expected_of(idx: Sequence[int]) -> float:
+        """Expected value over some window buckets, in the metric's units."""
         if count:
-            frac = min(1.0, (now_s - b) / ctx.bucket_s)
-            if frac < 0.5:
-                zs.append(None)
-                obs.append(None)
+            return sum(_inv_anscombe(model.expect(buckets[i])) * fracs[i] for i in idx)
+        return math.exp(sum(model.expect(buckets[i]) for i in idx) / max(len(idx), 1))
+
+    def observed_of(idx: Sequence[int]) -> tuple[float, int] | None:
+        if count:
+            n = sum(win[buckets[i]].n for i in idx if buckets[i] in win)
+            return (float(n), n)
+        return _value(spec, merged([win[buckets[i]] for i in idx if buckets[i] in win]), 1)
+
+    # Units of evaluation: single buckets for counts; for values, runs of consecutive
+    # buckets merged until they hold the metric's minimum number of samples.
+    units: list[list[int]] = []
+    if count:
+        units = [[i] for i in range(len(buckets)) if fracs[i] >= 0.25]
+    else:
+        pending: list[int] = []
+        held = 0
+        for i, b in enumerate(buckets):
+            a = win.get(b)
+            if a is None:
                 continue
-            n = a.n if a is not None else 0
-            got: tuple[float, int] | None = (n / frac, n)
-        else:
-            got = _value(spec, a) if a is not None else None
-        obs.append(got)
-        if got is None:
+            pending.append(i)
+            got = _value(spec, a, 0)
+            held += got[1] if got is not None else 0
+            if held >= spec.min_samples:
+                units.append(pending)
+                pending, held = [], 0
+        if pending:
+            if held >= max(3, spec.min_samples // 2) or not units:
+                units.append(pending)
+            else:
+                units[-1] = units[-1] + pending
+    dispersion = max(1.0, model.spread)
+    zs: list[float | None] = []
+    for unit in units:
+        got = observed_of(unit)
+        if got is None or (not count and got[1] < 3):
             zs.append(None)
             continue
-        spread = model.spread
-        if not count and got[1] < model.n_ref:
-            spread *= math.sqrt(model.n_ref / max(got[1], 1))
-        zs.append((transform(got[0]) - model.expect(b)) / spread)
-
-    def pooled(first: int, last: int) -> tuple[float, float, int]:
-        """(observed, expected, samples) over window buckets first..last."""
-        chosen = [i for i in range(first, last + 1) if obs[i] is not None]
-        buckets = [ctx.window_buckets[i] for i in chosen]
         if count:
-            observed = sum(obs[i][0] for i in chosen)  # type: ignore[index]
-            expected = sum(_inv_anscombe(model.expect(b)) for b in buckets)
-            samples = sum(obs[i][1] for i in chosen)  # type: ignore[index]
-            return observed, expected, samples
-        cell = merged([win[b] for b in buckets if b in win])
-        got = _value(spec, cell, 1)
-        expected = math.exp(sum(model.expect(b) for b in buckets) / max(len(buckets), 1))
-        if got is None:
-            return expected, expected, 0
-        return got[0], expected, got[1]
+            lam = expected_of(unit)
+            up = got[0] > lam
+            z = poisson_tail_z(got[0], lam, upper=up) / dispersion
+            zs.append(z if up else -z)
+            continue
+        resid = _log(got[0]) - sum(model.expect(buckets[i]) for i in unit) / len(unit)
+        spread = model.up if resid > 0 else model.down
+        if got[1] < model.n_ref:
+            spread *= math.sqrt(model.n_ref / max(got[1], 1))
+        zs.append(resid / spread)
+
+    def span_of(first: int, last: int) -> list[int]:
+        return [i for u in units[first : last + 1] for i in u]
 
     def gate(first: int, last: int, z: float) -> bool:
-        observed, expected, _ = pooled(first, last)
+        idx = span_of(first, last)
+        got = observed_of(idx)
+        expected = expected_of(idx)
+        if got is None:
+            return False
         if expected <= 0:
-            return observed > 0 and z > 0
-        return _gate_ratio(spec, settings, observed / expected, z > 0)
+            return got[0] > 0 and z > 0
+        return _gate_ratio(spec, settings, got[0] / expected, z > 0)
 
     run = _best_run(zs, gate, settings.min_score)
     if run is None:
         return None
-    observed, expected, samples = pooled(run.first, run.last)
-    start, end = _bucket_window(ctx, run.first, run.last)
+    idx = span_of(run.first, run.last)
+    got = observed_of(idx)
+    assert got is not None
+    observed, samples = got
+    expected = expected_of(idx)
+    start, end = _bucket_window(ctx, idx[0], idx[-1])
     if count:
-        spread_units = model.spread * math.sqrt(max(expected, 1.0) / (run.last - run.first + 1))
-        per = max(1, sum(1 for i in range(run.first, run.last + 1) if obs[i] is not None))
+        per = max(sum(fracs[i] for i in idx), 1e-9)
         observed, expected = observed / per, expected / per
+        spread_units = model.spread * math.sqrt(max(expected, 1.0))
     else:
         spread_units = expected * (math.exp(model.spread) - 1.0)
     baseline = Baseline(
@@ -528,13 +635,133 @@ def _bucketed_value(
     )
     if count:
         width = _human_width(ctx.bucket_s)
+        ratio = (observed / expected) if expected else math.inf
         desc = (
             f"volume of {spec.scope} {target} {'rose' if run.z > 0 else 'fell'} to "
-            f"{observed:,.1f} per {width} from {expected:,.1f} (×"
-            f"{(observed / expected) if expected else math.inf:.2f}), {abs(run.z):.1f}σ"
+            f"{observed:,.1f} per {width} from {expected:,.1f} (×{ratio:.2f}), "
+            f"{abs(run.z):.1f}σ"
         )
     else:
         desc = _describe(spec, target, observed, expected, run.z)
+    return _anomaly(spec, target, ctx, start, end, observed, baseline, run.z, samples, desc)
+
+
+def _sampling_floor(spec: MetricSpec, base: dict[int, Agg], n_ref: float) -> float:
+    """The smallest credible spread of the log of a bucket's mean: its sampling error with
+    ``n_ref`` records, given the dispersion of all the history's records (the history's
+    bucket-to-bucket spread can come out smaller by chance when there are few buckets)."""
+    pool = merged(list(base.values()))
+    n = max(n_ref, 1.0)
+    mean, var, _ = pool.mean_var("cost" if spec.name == "cost_per_call" else "tokens")
+    if mean <= 0:
+        return 0.02
+    return max(0.02, math.sqrt(var) / mean / math.sqrt(n))
+
+
+_QUANTILES: Final = {"latency_p50": 0.5, "latency_p95": 0.95}
+_SLOT_SAMPLES: Final = {"latency_p50": 30, "latency_p95": 100}
+
+
+def _above(hist: dict[int, int], threshold: float) -> float:
+    """How many values of a latency histogram exceed ``threshold`` (the bin holding the
+    threshold contributes the share of its log-width above it)."""
+    total = 0.0
+    for index, c in hist.items():
+        lo, hi = bin_bounds(index, LATENCY_EDGES)
+        if lo >= threshold:
+            total += c
+        elif hi > threshold:
+            total += c * math.log(hi / threshold) / math.log(hi / lo)
+    return total
+
+
+def _bucketed_quantile(
+    spec: MetricSpec,
+    target: str,
+    base: dict[int, Agg],
+    win: dict[int, Agg],
+    ctx: _Context,
+) -> Anomaly | None:
+    """Latency percentiles as exceedance rates: the share of calls slower than the
+    history's percentile (for the hour of day when seasonal) is binomial under no change,
+    so small buckets are tested exactly and a run of buckets is pooled, like error rates."""
+    settings = ctx.settings
+    q = _QUANTILES[spec.name]
+    occupied = sorted(b for b, a in base.items() if a.samples > 0)
+    if len(occupied) < settings.min_baseline_buckets:
+        return None
+    pool = merged([base[b] for b in occupied])
+    flat = quantile(pool.lat, q, LATENCY_EDGES)
+    if flat is None:
+        return None
+    thresholds: dict[int, float] = {}
+    nslots = ctx.nslots
+    if nslots > 1 and (occupied[-1] - occupied[0]) / 86400.0 >= settings.seasonal_min_days:
+        by_slot: dict[int, dict[int, int]] = {}
+        for b in occupied:
+            hist = by_slot.setdefault(ctx.slot(b), {})
+            for k, v in base[b].lat.items():
+                hist[k] = hist.get(k, 0) + v
+        for slot in range(nslots):
+            hist = {}
+            for d in (-1, 0, 1):
+                for k, v in by_slot.get((slot + d) % nslots, {}).items():
+                    hist[k] = hist.get(k, 0) + v
+            if sum(hist.values()) >= _SLOT_SAMPLES[spec.name]:
+                got = quantile(hist, q, LATENCY_EDGES)
+                if got is not None:
+                    thresholds[slot] = got
+        if len(thresholds) < 0.75 * nslots:
+            thresholds = {}
+    seasonal = bool(thresholds)
+
+    def threshold(b: int) -> float:
+        return thresholds.get(ctx.slot(b), flat) if seasonal else flat
+
+    pairs = [(_above(base[b].lat, threshold(b)), float(base[b].samples)) for b in occupied]
+    k_total = sum(k for k, _ in pairs)
+    n_total = sum(n for _, n in pairs)
+    p0 = (k_total + 0.5) / (n_total + 1.0)
+    phi = _dispersion(pairs, p0)
+    buckets = ctx.window_buckets
+    ks: list[tuple[float, float] | None] = []
+    for b in buckets:
+        a = win.get(b)
+        ks.append((_above(a.lat, threshold(b)), float(a.samples)) if a and a.samples else None)
+
+    def observed_expected(first: int, last: int) -> tuple[float | None, float, int]:
+        idx = [i for i in range(first, last + 1) if ks[i] is not None]
+        cell = merged([win[buckets[i]] for i in idx])
+        expected = math.exp(sum(math.log(threshold(buckets[i])) for i in idx) / max(len(idx), 1))
+        return quantile(cell.lat, q, LATENCY_EDGES), expected, cell.samples
+
+    def gate(first: int, last: int, z: float) -> bool:
+        observed, expected, _ = observed_expected(first, last)
+        return observed is not None and _gate_ratio(spec, settings, observed / expected, z > 0)
+
+    min_n = max(5, spec.min_samples // 2)
+    run = _rate_run(ks, p0, phi, gate, settings.min_score, min_n, False)
+    if run is None:
+        return None
+    observed, expected, samples = observed_expected(run.first, run.last)
+    assert observed is not None
+    idx = [i for i in range(run.first, run.last + 1) if ks[i] is not None]
+    start, end = _bucket_window(ctx, idx[0], idx[-1])
+    logs = [math.log(v) for v in thresholds.values()] or [math.log(flat)]
+    spread = MAD_SCALE * mad(logs) if len(logs) > 2 else 0.0
+    baseline = Baseline(
+        median=expected,
+        spread=expected * (math.exp(spread) - 1.0),
+        n=len(occupied),
+        samples=int(n_total),
+        method="exceedance_seasonal" if seasonal else "exceedance",
+        start=ctx.baseline_start,
+        end=ctx.window_start,
+        seasonal=seasonal,
+    )
+    share = sum(k for kn in ks[run.first : run.last + 1] if kn for k in kn[:1]) / max(samples, 1)
+    extra = f"; {share:.0%} of {samples} calls slower than the usual p{round(q * 100)}"
+    desc = _describe(spec, target, observed, expected, run.z) + extra
     return _anomaly(spec, target, ctx, start, end, observed, baseline, run.z, samples, desc)
 
 
@@ -563,30 +790,29 @@ def _bucketed_rate(
     k_total = sum(k for k, _ in used)
     n_total = sum(n for _, n in used)
     p0 = (k_total + 0.5) / (n_total + 1.0)
-    z2 = [
-        (k - n * p0) ** 2 / (n * p0 * (1 - p0))
-        for k, n in used
-        if n >= 5
-    ]
-    phi = max(1.0, median(z2) / _CHI2_1_MEDIAN) if len(z2) >= 10 else 1.0
-    ks: list[tuple[int, int] | None] = []
+    phi = _dispersion(used, p0)
+    ks: list[tuple[float, float] | None] = []
     for b in ctx.window_buckets:
         a = win.get(b)
-        ks.append(_rate(spec, a) if a is not None else None)
+        if a is None:
+            ks.append(None)
+        else:
+            k, n = _rate(spec, a)
+            ks.append((float(k), float(n)))
     eff = settings.effect(spec)
-    run = _rate_run(
-        ks,
-        p0,
-        phi,
-        lambda r: abs(r - p0) >= eff,
-        settings.min_score,
-        spec.min_samples,
-        spec.up_only,
-    )
+
+    def pooled(first: int, last: int) -> tuple[int, int]:
+        got = [kn for kn in ks[first : last + 1] if kn is not None]
+        return int(sum(k for k, _ in got)), int(sum(n for _, n in got))
+
+    def gate(first: int, last: int, _z: float) -> bool:
+        k, n = pooled(first, last)
+        return n > 0 and abs(k / n - p0) >= eff
+
+    run = _rate_run(ks, p0, phi, gate, settings.min_score, spec.min_samples, spec.up_only)
     if run is None:
         return None
-    k_sum = sum(kn[0] for kn in ks[run.first : run.last + 1] if kn is not None)
-    n_sum = sum(kn[1] for kn in ks[run.first : run.last + 1] if kn is not None)
+    k_sum, n_sum = pooled(run.first, run.last)
     observed = k_sum / n_sum
     start, end = _bucket_window(ctx, run.first, run.last)
     baseline = Baseline(
@@ -722,6 +948,8 @@ def detect_in_frame(
                 continue
             if spec.kind == "rate":
                 got = _bucketed_rate(spec, target, base, win, ctx)
+            elif spec.name in _QUANTILES:
+                got = _bucketed_quantile(spec, target, base, win, ctx)
             else:
                 got = _bucketed_value(spec, target, base, win, ctx)
             if got is None and not _enough_buckets(spec, base, settings):
@@ -741,6 +969,8 @@ def _enough_buckets(spec: MetricSpec, base: dict[int, Agg], settings: DetectionS
         used = sum(1 for a in base.values() if _rate(spec, a)[1] > 0)
     elif spec.kind == "count":
         used = sum(1 for a in base.values() if a.n > 0)
+    elif spec.name in _QUANTILES:
+        used = sum(1 for a in base.values() if a.samples > 0)
     else:
         used = sum(1 for a in base.values() if _value(spec, a) is not None)
     return used >= settings.min_baseline_buckets

@@ -16,7 +16,7 @@ from typing import Any, Final
 from sqlalchemy import Integer, case, literal
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["COST_EDGES", "LATENCY_EDGES", "bin_expression", "quantile"]
+__all__ = ["COST_EDGES", "LATENCY_EDGES", "bin_bounds", "bin_expression", "quantile"]
 
 _STEP: Final = 2 ** 0.25
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from ..model import Span
@@ -23,7 +23,12 @@ from ..model import Span
 __all__ = [
     "DEFAULT_AGENTS",
     "AgentProfile",
+    "Finding",
     "Injection",
+    "Score",
+    "expected_findings",
+    "random_injections",
+    "score_findings",
     "synthetic_history",
 ]
 
@@ -101,7 +106,6 @@ class Injection:
 class _Ids:
     prefix: str
     n: int = 0
-    cache: list[str] = field(default_factory=list)
 
     def next(self) -> str:
         self.n += 1
@@ -200,8 +204,9 @@ def synthetic_history(
                     )
                     continue
                 err = magnitude("error_rate", ag.name, start, ag.error_rate)
-                lat = ag.latency_ms * lat_mult * magnitude("latency", ag.name, start, 1.0)
-                dur = lat * math.exp(gauss(0.0, ag.latency_sigma))
+                natural = ag.latency_ms * lat_mult * math.exp(gauss(0.0, ag.latency_sigma))
+                # an injected slowdown is the agent's own: its LLM call keeps its pace
+                dur = natural * magnitude("latency", ag.name, start, 1.0)
                 failed = rand() < err
                 status = ("timeout" if rand() < 0.2 else "failed") if failed else "success"
                 add(
@@ -231,7 +236,7 @@ def synthetic_history(
                 cost_mult = magnitude("cost", ag.name, start, 1.0)
                 cin = tin / 1000 * pin * cost_mult
                 cout = tout / 1000 * pout * cost_mult
-                ldur = dur * 0.6
+                ldur = natural * 0.6
                 lstart = start + int(dur * 0.1 * MS_NS)
                 lid = ids.next()
                 add(
@@ -284,3 +289,135 @@ def synthetic_history(
                     )
         if batch:
             yield batch
+
+
+# -- ground truth -------------------------------------------------------------------------------
+
+Finding = tuple[str, str, str]
+"""(scope, target, metric) of an anomaly."""
+
+
+def _profile(name: str, agents: Sequence[AgentProfile]) -> AgentProfile:
+    for ag in agents:
+        if ag.name == name:
+            return ag
+    raise KeyError(name)
+
+
+def expected_findings(
+    inj: Injection, agents: Sequence[AgentProfile] = DEFAULT_AGENTS
+) -> tuple[set[Finding], set[Finding]]:
+    """What a detector should report for an injection (``primary``) and what it may also
+    report because the fault really shows there (``collateral``: a skip-rate jump lowers
+    the LLM and tool volume of the agent's model and tool, more tokens cost more…)."""
+    if inj.metric == "tool_failure":
+        return {("tool", inj.target, "failure_rate")}, set()
+    ag = _profile(inj.target, agents)
+    a = inj.target
+    # fewer or more calls from one agent change the volume of its model and tool, and the
+    # mix of the model's calls (so its latency percentiles)
+    downstream_volume = {
+        ("model", ag.model, "volume"),
+        ("tool", ag.tool, "volume"),
+        ("model", ag.model, "latency_p50"),
+        ("model", ag.model, "latency_p95"),
+    }
+    if inj.metric == "error_rate":
+        return {("agent", a, "error_rate")}, set()
+    if inj.metric == "skip_rate":
+        return {("agent", a, "skip_rate")}, downstream_volume
+    if inj.metric == "latency":
+        return {("agent", a, "latency_p50"), ("agent", a, "latency_p95")}, set()
+    if inj.metric == "cost":
+        return {("agent", a, "cost_per_call")}, {("model", ag.model, "cost_per_call")}
+    if inj.metric == "tokens":
+        return (
+            {("agent", a, "tokens_per_call")},
+            {
+                ("agent", a, "cost_per_call"),
+                ("model", ag.model, "tokens_per_call"),
+                ("model", ag.model, "cost_per_call"),
+            },
+        )
+    # volume
+    return {("agent", a, "volume")}, downstream_volume
+
+
+def random_injections(
+    seed: int,
+    end_ns: int,
+    *,
+    count: int = 2,
+    agents: Sequence[AgentProfile] = DEFAULT_AGENTS,
+    subtle: bool = False,
+    max_hours: float = 6.0,
+) -> list[Injection]:
+    """``count`` faults on distinct agents (and tools), each starting 2–6 hours before
+    ``end_ns`` and lasting until it. ``subtle`` picks small magnitudes (the edge of what is
+    detectable), otherwise clear ones."""
+    rnd = random.Random(seed * 7919 + 13)
+    out: list[Injection] = []
+    used_agents: set[str] = set()
+    used_tools: set[str] = set()
+    kinds = ("error_rate", "skip_rate", "latency", "cost", "tokens", "tool_failure", "volume")
+    while len(out) < count:
+        kind = rnd.choice(kinds)
+        ag = rnd.choice(list(agents))
+        if ag.name in used_agents or (kind == "tool_failure" and ag.tool in used_tools):
+            continue
+        hours = rnd.uniform(2.0, max_hours - 0.1)
+        start = end_ns - int(hours * HOUR_NS)
+        if kind == "error_rate":
+            mag = ag.error_rate + (rnd.uniform(0.06, 0.12) if subtle else rnd.uniform(0.15, 0.4))
+        elif kind == "skip_rate":
+            mag = min(0.95, ag.skip_rate + (rnd.uniform(0.12, 0.2) if subtle else rnd.uniform(0.3, 0.5)))
+        elif kind == "tool_failure":
+            mag = ag.tool_failure + (rnd.uniform(0.08, 0.15) if subtle else rnd.uniform(0.25, 0.5))
+        elif kind == "volume":
+            if rnd.random() < 0.5:
+                mag = rnd.uniform(2.2, 2.8) if subtle else rnd.uniform(3.0, 6.0)
+            else:
+                mag = rnd.uniform(0.3, 0.4) if subtle else rnd.uniform(0.0, 0.15)
+        else:  # latency, cost, tokens
+            mag = rnd.uniform(1.4, 1.7) if subtle else rnd.uniform(1.8, 4.0)
+        target = ag.tool if kind == "tool_failure" else ag.name
+        out.append(Injection(kind, target, start, end_ns, mag))
+        used_agents.add(ag.name)
+        if kind == "tool_failure":
+            used_tools.add(ag.tool)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Detections matched against injections: true positives (reported anomalies explained
+    by an injection), false positives, and the injections found / missed."""
+
+    true_positives: int
+    false_positives: int
+    found: int
+    missed: int
+    false: tuple[Finding, ...] = ()
+    missed_injections: tuple[Injection, ...] = ()
+
+
+def score_findings(
+    findings: Sequence[Finding],
+    injections: Sequence[Injection],
+    agents: Sequence[AgentProfile] = DEFAULT_AGENTS,
+) -> Score:
+    """Match detected (scope, target, metric) triples against the injections."""
+    explained: set[Finding] = set()
+    found = 0
+    missed: list[Injection] = []
+    reported = set(findings)
+    for inj in injections:
+        primary, collateral = expected_findings(inj, agents)
+        explained |= primary | collateral
+        if reported & primary:
+            found += 1
+        else:
+            missed.append(inj)
+    tp = sum(1 for f in findings if f in explained)
+    false = tuple(f for f in findings if f not in explained)
+    return Score(tp, len(false), found, len(missed), false, tuple(missed))

@@ -82,6 +82,10 @@ def build_exporters(settings: Settings, session_id: str) -> list[Exporter]:
             from ..testing import InMemoryExporter
 
             out.append(InMemoryExporter())
+        elif name == "http":
+            from ..pipeline.exporters._http import HttpExporter
+
+            out.append(HttpExporter(settings.http_endpoint, api_key=settings.api_key))
         elif name == "nats" and "nats" not in _EXTRA_FACTORIES:
             from ..broker import NatsExporter
 

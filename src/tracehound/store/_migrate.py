@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: Every revision the code knows, oldest first (a test pins this to the migration scripts).
-REVISIONS: Final = ("0001", "0002", "0003")
+REVISIONS: Final = ("0001", "0002", "0003", "0004")
 HEAD: Final = REVISIONS[-1]
 SQLITE_PAGE_SIZE: Final = 8192
 MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")

@@ -133,3 +133,15 @@ sessions: Final = Table(
 )
 
 TABLES: Final = {t.name: t for t in (spans, events, metrics, sessions)}
+
+api_keys: Final = Table(
+    "api_keys",
+    metadata,
+    Column("id", id_type(), primary_key=True),
+    Column("project", String(), nullable=False),
+    Column("name", String()),
+    Column("key_hash", String(), nullable=False),
+    Column("created_at", UtcTimestamp(), nullable=False),
+    Column("revoked_at", UtcTimestamp()),
+    Index("ix_api_keys_project", "project"),
+)

@@ -1166,30 +1166,39 @@ class WebData:
                 }
             )
         items.sort(key=lambda i: (-(i["time_ms"] or 0.0), i["id"]))
+        # a pattern: one error type in one agent; its message variants (ids and numbers
+        # folded) are listed under it
         patterns: dict[tuple[Any, ...], dict[str, Any]] = {}
         for i in items:
-            norm = _normalize_message(str(i["message"] or ""))
-            key = (i["error_type"], i["agent_name"], norm)
+            key = (i["error_type"], i["agent_name"])
             p = patterns.get(key)
             if p is None:
                 p = patterns[key] = {
                     "error_type": i["error_type"],
                     "agent_name": i["agent_name"],
-                    "pattern": norm,
                     "count": 0,
                     "first_ms": i["time_ms"],
                     "last_ms": i["time_ms"],
                     "example_id": i["id"],
+                    "example_message": i["message"],
                     "traces": set(),
+                    "variants": Counter(),
+                    "records": Counter(),
                 }
             p["count"] += 1
             p["first_ms"] = min(p["first_ms"], i["time_ms"])
+            p["variants"][_normalize_message(str(i["message"] or ""))] += 1
+            p["records"][i["what"]] += 1
             if i["trace_id"]:
                 p["traces"].add(i["trace_id"])
         pattern_list = []
         for p in sorted(patterns.values(), key=lambda p: (-p["count"], -(p["last_ms"] or 0))):
-            traces = p.pop("traces")
-            p["traces"] = len(traces)
+            p["traces"] = len(p["traces"])
+            variants = p.pop("variants")
+            p["pattern"] = variants.most_common(1)[0][0] if variants else ""
+            p["variants"] = [{"message": m, "count": n} for m, n in variants.most_common(5)]
+            p["distinct_messages"] = len(variants)
+            p["recorded_as"] = dict(p.pop("records").most_common(3))
             pattern_list.append(p)
         by_agent = Counter(str(i["agent_name"] or "(no agent)") for i in items)
         by_type = Counter(str(i["error_type"] or "error") for i in items)
@@ -1242,6 +1251,10 @@ class WebData:
                 record, lookback_seconds=lookback_s, limit=limit
             )
         except Exception:  # the analysis is optional here: fall back to the trace's own records
+            chain = []
+        if not chain:
+            # e.g. a failed root span: the analyzer looks before its start, the trace's own
+            # records ran before its end
             method = "trace"
             chain = self._fallback_chain(scope, record, err_ns, limit)
         items = []

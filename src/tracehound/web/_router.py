@@ -2,25 +2,27 @@
 JSON it reads under ``/ui/api/`` (behind the server's API-key auth).
 
 The page itself and its assets hold no data and are served without a key (the page asks for
-one); every ``/ui/api`` route requires the same principal as the ``/v1`` API and sees only
-the key's project.
+one); every ``/ui/api`` route depends on the server's own principal dependency (the same API
+key check and rate limit as ``/v1``) and sees only the key's project. Live updates come from
+the server's ``GET /v1/stream``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ._auth import require_principal
+from ..api._deps import principal
+from ..api.auth import Principal
+from ..api.errors import ApiError
 from ._data import NotFound, Scope, WebData
 
 __all__ = ["STATIC_DIR", "router"]
@@ -53,12 +55,10 @@ _TEXT: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 _KINDS: Final = r"^(root|agent|stage|llm|tool|task|operation|[A-Za-z0-9_.-]{1,40})$"
 _STATUSES: Final = r"^(error|pending|running|success|failed|timeout|skipped|cancelled)$"
 _MS_MAX: Final = 1e14  # year ~5138: beyond it nothing is stored
-STREAM_POLL_S: Final = 1.0
-STREAM_HEARTBEAT_S: Final = 15.0
 
 router = APIRouter()
 
-PrincipalDep = Annotated[Any, Depends(require_principal)]
+PrincipalDep = Annotated[Principal, Depends(principal)]
 FromMs = Annotated[float | None, Query(alias="from", ge=0, le=_MS_MAX)]
 ToMs = Annotated[float | None, Query(alias="to", ge=0, le=_MS_MAX)]
 
@@ -84,25 +84,22 @@ def _default(value: Any) -> Any:
 
 
 def _data(request: Request) -> WebData:
-    """The store the dashboard reads: the app's :class:`WebData`, made on first use from
-    the server's engine."""
+    """The dashboard's queries over the server's store engine (made on first use)."""
     state = request.app.state
     data = getattr(state, "tracehound_web", None)
     if isinstance(data, WebData):
         return data
-    from ._auth import server_engine
-
-    engine, url = server_engine(request.app)
-    data = WebData(engine, url)
+    server = state.tracehound
+    data = WebData(server.engine, server.url)
     state.tracehound_web = data
     return data
 
 
-def _scope(principal: Any, start: float | None, end: float | None) -> Scope:
+def _scope(caller: Principal, start: float | None, end: float | None) -> Scope:
     if start is not None and end is not None and start > end:
-        raise HTTPException(status_code=422, detail={"field": "from", "error": "after 'to'"})
+        raise ApiError(422, "from: must not be after 'to'", field="from")
     return Scope(
-        project=getattr(principal, "project", None),
+        project=caller.project,
         start_ns=None if start is None else int(start * 1_000_000),
         end_ns=None if end is None else int(end * 1_000_000),
     )
@@ -112,7 +109,7 @@ async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
     try:
         result = await run_in_threadpool(fn, *args, **kwargs)
     except NotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
+        raise ApiError(404, str(exc)) from None
     return _json(result)
 
 
@@ -137,20 +134,21 @@ async def dashboard_index() -> Response:
 @router.get("/ui", include_in_schema=False)
 @router.get("/ui/", include_in_schema=False)
 async def dashboard_index_alias() -> Response:
-    return _index()
+    """``/ui`` → ``/`` (the page's asset and API paths are relative to ``/``)."""
+    return RedirectResponse("/", status_code=307)
 
 
 @router.get("/ui/static/{name:path}", include_in_schema=False)
 async def dashboard_static(name: str) -> Response:
     """A file shipped in the package's ``static`` directory (nothing outside it)."""
     if not _STATIC_NAME.fullmatch(name) or ".." in name:
-        raise HTTPException(status_code=404, detail="not found")
+        raise ApiError(404, "not found")
     path = (STATIC_DIR / name).resolve()
     if STATIC_DIR not in path.parents or not path.is_file():
-        raise HTTPException(status_code=404, detail="not found")
+        raise ApiError(404, "not found")
     media = _MEDIA_TYPES.get(path.suffix)
     if media is None:
-        raise HTTPException(status_code=404, detail="not found")
+        raise ApiError(404, "not found")
     return FileResponse(
         path,
         media_type=media,
@@ -297,44 +295,6 @@ async def ui_interactions(
     return await _call(_data(request).interactions, _scope(principal, start, end))
 
 
-@router.get("/ui/api/stream", include_in_schema=False)
-async def ui_stream(request: Request, principal: PrincipalDep) -> Response:
-    """Server-sent events: ``change`` whenever the store's spans change (new traces, running
-    spans finishing), checked every second; a comment line every 15 s keeps proxies open."""
-    data = _data(request)
-    scope = _scope(principal, None, None)
-
-    async def events() -> AsyncIterator[bytes]:
-        yield b"retry: 3000\n\n"
-        last: dict[str, Any] | None = None
-        quiet = 0.0
-        while True:
-            if await request.is_disconnected():
-                return
-            try:
-                sig = await run_in_threadpool(data.signature, scope)
-            except Exception:  # a busy or restarting database: try again next tick
-                sig = last
-            if sig is not None and sig != last:
-                yield b"event: change\ndata: " + orjson.dumps(sig) + b"\n\n"
-                last = sig
-                quiet = 0.0
-            elif quiet >= STREAM_HEARTBEAT_S:
-                yield b": ping\n\n"
-                quiet = 0.0
-            await asyncio.sleep(STREAM_POLL_S)
-            quiet += STREAM_POLL_S
-
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
-
-
 def _check_id(value: str, field: str) -> None:
     if not value or len(value) > 800 or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise HTTPException(
-            status_code=422,
-            detail={"field": field, "error": "expected 1-800 characters, no control characters"},
-        )
+        raise ApiError(422, f"{field}: expected 1-800 characters, no control characters", field=field)

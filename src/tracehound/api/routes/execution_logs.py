@@ -9,7 +9,7 @@ calls of a log are the ``llm`` spans whose nearest agent ancestor it is (see
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final
 
@@ -26,11 +26,7 @@ from ..errors import ApiError
 from ..schemas import (
     DeleteOut,
     ExecutionDetailOut,
-    ExecutionLogOut,
     ExecutionLogsOut,
-    LLMCallBrief,
-    LLMCallDetail,
-    LLMCallLogOut,
     LLMCallLogsOut,
     SummaryOut,
 )
@@ -59,12 +55,12 @@ def _int(value: Any) -> int | None:
     return None if value is None else round(float(value))
 
 
-def pick(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, Any]:
+def pick(model: type[BaseModel], data: Mapping[Any, Any]) -> dict[str, Any]:
     """The keys of ``data`` the model declares (answers keep the documented shape)."""
     return {k: v for k, v in data.items() if k in model.model_fields}
 
 
-def _llm_brief(m: Mapping[str, Any]) -> dict[str, Any]:
+def _llm_brief(m: Mapping[Any, Any]) -> dict[str, Any]:
     a = m["attributes"] or {}
     status = m["status"]
     return {
@@ -88,7 +84,7 @@ def _llm_brief(m: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _llm_detail(m: Mapping[str, Any]) -> dict[str, Any]:
+def _llm_detail(m: Mapping[Any, Any]) -> dict[str, Any]:
     out = _llm_brief(m)
     a = m["attributes"] or {}
     out["prompt"] = m["input"]
@@ -108,7 +104,7 @@ def attach_llm_calls(
         return
     traces = sorted({log["execution_id"] for log in logs})
     wanted = {log["id"] for log in logs}
-    structure: list[Mapping[str, Any]] = []
+    structure: list[Mapping[Any, Any]] = []
     with server.engine.connect() as conn:
         for start in range(0, len(traces), _CHUNK):
             part = traces[start : start + _CHUNK]
@@ -138,7 +134,7 @@ def attach_llm_calls(
         log["llm_calls"] = calls
 
 
-def _log_out(log: Mapping[str, Any]) -> dict[str, Any]:
+def _log_out(log: Mapping[Any, Any]) -> dict[str, Any]:
     out = {
         "id": log["id"],
         "execution_id": log["execution_id"],
@@ -196,13 +192,13 @@ def get_execution_logs(
     end_date: Annotated[
         datetime | None, Query(description="Filter executions before this date.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="Maximum records to return (max 500).")] = 50,
+    limit: Annotated[
+        int, Query(ge=1, le=500, description="Maximum records to return (max 500).")
+    ] = 50,
     offset: Annotated[
         int, Query(ge=0, le=1_000_000_000, description="Number of records to skip.")
     ] = 0,
-    include_llm_calls: Annotated[
-        bool, Query(description="Include associated LLM calls.")
-    ] = False,
+    include_llm_calls: Annotated[bool, Query(description="Include associated LLM calls.")] = False,
 ) -> dict[str, Any]:
     an = server.analytics(caller.project)
     logs = an.get_executions(
@@ -239,14 +235,14 @@ def get_execution_by_id(
     server: ServerDep,
     caller: Caller,
     execution_id: Annotated[str, IdPath("The execution id (the trace id).")],
-    include_llm_calls: Annotated[
-        bool, Query(description="Include associated LLM calls.")
-    ] = True,
+    include_llm_calls: Annotated[bool, Query(description="Include associated LLM calls.")] = True,
 ) -> dict[str, Any]:
     an = server.analytics(caller.project)
     logs = an.get_execution_logs(execution_id, include_llm_calls=False)
     if not logs:
-        raise ApiError(404, f"execution_id: execution {execution_id[:80]!r} not found", field="execution_id")
+        raise ApiError(
+            404, f"execution_id: execution {execution_id[:80]!r} not found", field="execution_id"
+        )
     steps: list[dict[str, Any]] = []
     for log in logs:
         full = _log_out(log)
@@ -292,7 +288,9 @@ def get_llm_call_logs(
     start_date: Annotated[
         datetime | None, Query(description="Filter calls after this date.")
     ] = None,
-    end_date: Annotated[datetime | None, Query(description="Filter calls before this date.")] = None,
+    end_date: Annotated[
+        datetime | None, Query(description="Filter calls before this date.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Maximum records to return.")] = 50,
     offset: Annotated[
         int, Query(ge=0, le=1_000_000_000, description="Number of records to skip.")
@@ -416,7 +414,7 @@ async def delete_execution_logs(
                 if own is None:
                     return 0, 0, None
                 trace = str(own[0])
-            counts = dict(
+            counts: dict[str, int] = dict(
                 conn.execute(
                     select(S.c.kind, func.count())
                     .where(S.c.project == project, S.c.trace_id == trace)
@@ -431,11 +429,10 @@ async def delete_execution_logs(
 
     n_exec, n_llm, trace = await asyncio.wrap_future(writer.call(work))
     if trace is None or (n_exec == 0 and n_llm == 0 and trace is None):
-        raise ApiError(404, f"execution_id: execution {execution_id[:80]!r} not found", field="execution_id")
+        raise ApiError(
+            404, f"execution_id: execution {execution_id[:80]!r} not found", field="execution_id"
+        )
     return {
         "message": f"Deleted {n_exec} execution logs and {n_llm} LLM call logs "
         f"for execution {execution_id}"
     }
-
-
-_models: Sequence[type[BaseModel]] = (ExecutionLogOut, LLMCallBrief, LLMCallDetail, LLMCallLogOut)

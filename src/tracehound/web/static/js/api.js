@@ -63,7 +63,7 @@ export async function get(path, params, { signal } = {}) {
     let detail = res.statusText;
     try {
       const body = await res.json();
-      detail = body.detail ?? body.error ?? body;
+      detail = (body.error && body.error.message) || body.detail || body;
     } catch {
       /* not JSON */
     }
@@ -79,8 +79,9 @@ export function enc(value) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Follow the server's change stream; emits "change" (detail: the store signature) and
- * "stream-state" ("connecting" | "live" | "offline" | "auth") on `events`.
+ * Follow the server's live stream (GET /v1/stream, new traces); emits "change" (bursts
+ * coalesced; detail: the last message) and "stream-state" ("connecting" | "live" | "offline" |
+ * "auth") on `events`.
  */
 export function startStream() {
   let stopped = false;
@@ -93,7 +94,7 @@ export function startStream() {
       controller = new AbortController();
       state("connecting");
       try {
-        const res = await fetch("ui/api/stream", {
+        const res = await fetch("v1/stream?types=trace", {
           headers: { ...headers(), Accept: "text/event-stream" },
           signal: controller.signal,
           cache: "no-store",
@@ -147,9 +148,21 @@ export function startStream() {
     } catch {
       detail = data.join("\n");
     }
-    if (name === "change" || name === "message") {
-      events.dispatchEvent(new CustomEvent("change", { detail }));
+    if (name === "trace" || name === "span" || name === "lagged" || name === "change") {
+      notify(detail);
     }
+  }
+
+  // Coalesce bursts (a batch of traces arrives at once): one "change" per second at most.
+  let timer = null;
+  let last = null;
+  function notify(detail) {
+    last = detail;
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      events.dispatchEvent(new CustomEvent("change", { detail: last }));
+    }, 400);
   }
 
   function waitForKey() {

@@ -67,19 +67,28 @@ export function hideTip() {
 
 // -- helpers ---------------------------------------------------------------------------------
 
-function niceMax(value) {
-  if (!(value > 0)) return 1;
-  const exp = Math.pow(10, Math.floor(Math.log10(value)));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
-    if (m * exp >= value) return m * exp;
+/** A "nice" axis: a step of 1, 2, 2.5 or 5 × 10^k and a top that is a multiple of it. */
+function niceAxis(value, ticks = 4, integer = false) {
+  if (!(value > 0)) return { max: integer ? ticks : 1, step: integer ? 1 : 0.25, ticks };
+  const raw = value / ticks;
+  const exp = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = exp;
+  for (const m of [1, 2, 2.5, 5, 10]) {
+    step = m * exp;
+    if (step >= raw) break;
   }
-  return 10 * exp;
+  if (integer) step = Math.max(1, Math.ceil(step));
+  const n = Math.max(1, Math.ceil(value / step - 1e-9));
+  return { max: n * step, step, ticks: n };
 }
 
-function yAxis(svg, scaleY, maxY, width, fmt) {
-  const ticks = 4;
-  for (let i = 0; i <= ticks; i++) {
-    const v = (maxY * i) / ticks;
+function niceMax(value) {
+  return niceAxis(value).max;
+}
+
+function yAxis(svg, scaleY, axis, width, fmt) {
+  for (let i = 0; i <= axis.ticks; i++) {
+    const v = axis.step * i;
     const y = scaleY(v);
     svg.appendChild(
       s("line", { x1: PAD.left, x2: width - PAD.right, y1: y, y2: y, class: "grid" }),
@@ -106,6 +115,7 @@ function xLabels(svg, n, xAt, height, label) {
 
 /** Mount a chart that redraws when its box changes width. draw(width) → an SVG element. */
 export function mount(box, draw) {
+  if (box.__observer) box.__observer.disconnect();
   let lastWidth = 0;
   const render = () => {
     const width = Math.max(240, Math.floor(box.clientWidth || 600));
@@ -118,6 +128,7 @@ export function mount(box, draw) {
   if (typeof ResizeObserver !== "undefined") {
     const ro = new ResizeObserver(() => requestAnimationFrame(render));
     ro.observe(box);
+    box.__observer = ro;
   }
   return box;
 }
@@ -160,11 +171,13 @@ export function bars(opts) {
     });
     if (!items.length) return svg;
     const totals = items.map((it) => series.reduce((a, ser) => a + (Number(it[ser.key]) || 0), 0));
-    const maxY = niceMax(Math.max(...totals));
+    const integer = totals.every((t) => Number.isInteger(t)) && opts.integer !== false;
+    const axis = niceAxis(Math.max(...totals), 4, integer);
+    const maxY = axis.max;
     const innerW = width - PAD.left - PAD.right;
     const innerH = height - PAD.top - PAD.bottom;
     const scaleY = (v) => PAD.top + innerH - (v / maxY) * innerH;
-    yAxis(svg, scaleY, maxY, width, yFormat);
+    yAxis(svg, scaleY, axis, width, yFormat);
     const step = innerW / items.length;
     const bw = Math.max(1, step * 0.78);
     items.forEach((it, i) => {
@@ -248,16 +261,24 @@ export function lines(opts) {
     }
     if (!Number.isFinite(hi)) hi = 1;
     if (opts.maxY === undefined) hi = niceMax(hi > 0 ? hi : 1);
-    if (lo < 0) lo = -niceMax(-lo);
+    if (lo < 0 && opts.minY === undefined) lo = -niceMax(-lo);
+    if (lo < 0 && hi > 0 && opts.maxY === undefined) {
+      // one step size for both sides, so the zero line sits on a grid line
+      const step = niceAxis(hi - lo, 4).step;
+      lo = -Math.ceil(-lo / step - 1e-9) * step;
+      hi = Math.ceil(hi / step - 1e-9) * step;
+    }
     const span = hi - lo || 1;
+    const gridStep = niceAxis(span, 4).step;
+    const gridN = Math.max(1, Math.round(span / gridStep));
     const innerW = width - PAD.left - PAD.right;
     const innerH = height - PAD.top - PAD.bottom;
     const n = items.length;
     const xAt = (i) => PAD.left + (n === 1 ? innerW / 2 : (i * innerW) / (n - 1));
     const scaleY = (v) => PAD.top + innerH - ((v - lo) / span) * innerH;
     // grid from lo to hi
-    for (let k = 0; k <= 4; k++) {
-      const v = lo + (span * k) / 4;
+    for (let k = 0; k <= gridN; k++) {
+      const v = lo + (span * k) / gridN;
       const y = scaleY(v);
       svg.appendChild(s("line", { x1: PAD.left, x2: width - PAD.right, y1: y, y2: y, class: "grid" }));
       svg.appendChild(

@@ -26,6 +26,7 @@ export function pct(value, digits = 1) {
 export function duration(msValue) {
   if (msValue === null || msValue === undefined) return "—";
   const v = Number(msValue);
+  if (v === 0) return "0";
   if (v < 1) return (v * 1000).toFixed(v < 0.01 ? 1 : 0) + " µs";
   if (v < 1000) return v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0) + " ms";
   if (v < 60_000) return (v / 1000).toFixed(v < 10_000 ? 2 : 1) + " s";

@@ -116,7 +116,7 @@ export function emptyState(message, ...extra) {
 }
 
 /** A table: columns [{label, cell(row) → node|string, class, title}], rows. */
-export function table(columns, rows, { onRow, rowClass, testid, empty = "Nothing to show" } = {}) {
+export function table(columns, rows, { onRow, rowClass, rowId, testid, empty = "Nothing to show" } = {}) {
   const thead = h(
     "thead",
     null,
@@ -130,7 +130,7 @@ export function table(columns, rows, { onRow, rowClass, testid, empty = "Nothing
   for (const row of rows) {
     const tr = h(
       "tr",
-      { class: rowClass ? rowClass(row) : undefined },
+      { class: rowClass ? rowClass(row) : undefined, dataset: rowId ? { id: rowId(row) } : undefined },
       columns.map((c) => {
         const v = c.cell(row);
         return h("td", { class: c.class }, v === undefined || v === null ? "" : v);

@@ -1,0 +1,145 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from .. import __version__
+from .errors import error_response, install_error_handlers
+from .limits import Limits
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("tracehound.api")
+
+_DESCRIPTION = """\
+Trace and debug AI agents.
+
+* **Seed 002** — `/execution-logs/…`: execution logs, LLM calls, the analytics summary.
+* **/v1** — traces (as trees), spans, events, sessions with filters and cursor pagination;
+  analytics (why an agent did not fire, stage timelines, failed and slow executions, call
+  chains, error patterns, causality chains, cost over time); a live stream (SSE).
+* **Ingest** — `POST /v1/ingest` (tracehound records) and `POST /v1/traces` (OTLP/HTTP,
+  protobuf or JSON, with the OpenTelemetry GenAI conventions).
+
+Authenticate with a project API key (`tracehound keys create --project P`):
+`Authorization: Bearer <key>` or `X-API-Key: <key>`. Every answer is limited to the key's
+project.
+"""
+
+
+def create_app(
+    store_url: str | None = None,
+    *,
+    auth: bool = True,
+    host: str = "127.0.0.1",
+    project: str | None = None,
+    limits: Limits | None = None,
+    stream_interval: float = 1.0,
+    auto_migrate: bool = True,
+) -> FastAPI:
+    """The tracehound server as an ASGI application.
+
+    ``store_url``: ``sqlite:///path.db`` or ``postgresql://…`` (default: the configured store,
+    ``trace/tracehound.db``). ``auth=False`` is allowed only when ``host`` is a loopback
+    address (then every request belongs to ``project``, default the configured project).
+    Migrations are applied at start-up (``auto_migrate``).
+    """
+    from ..config import Settings
+    from ._state import Server, is_loopback
+
+    if not auth and not is_loopback(host):
+        raise ValueError(
+            f"auth can be turned off only when the server listens on localhost, not on {host!r}"
+        )
+    settings = Settings.load()
+    url = store_url or settings.store_url
+    if url is None:
+        raise ValueError(
+            "store: the store is disabled (TRACEHOUND_STORE=none); pass a database URL"
+        )
+    server = Server(
+        url,
+        auth=auth,
+        host=host,
+        project=project or settings.project,
+        limits=limits or Limits(),
+        stream_interval=stream_interval,
+        auto_migrate=auto_migrate,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(server.start, force=True)
+        try:
+            yield
+        finally:
+            await server.broadcaster.close()
+            await asyncio.to_thread(server.stop)
+
+    app = FastAPI(
+        title="tracehound",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
+    )
+    app.state.tracehound = server
+    install_error_handlers(app)
+    _install_store_errors(app)
+
+    from .routes import execution_logs, health, ingest, v1
+
+    app.include_router(health.router)
+    app.include_router(execution_logs.router)
+    app.include_router(ingest.router)
+    app.include_router(v1.router)
+
+    from ..web import router as web_router
+
+    app.include_router(web_router)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app
+
+
+def _install_store_errors(app: FastAPI) -> None:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from ..executions._spans import InvalidArgumentError
+
+    async def on_invalid(_request: Request, exc: Exception) -> Response:
+        field = getattr(exc, "field", None)
+        return error_response(422, str(exc)[:500], field=field)
+
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("store error answering %s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            503,
+            "store: the database is unavailable; retry later",
+            headers={"Retry-After": "5"},
+        )
+
+    app.add_exception_handler(InvalidArgumentError, on_invalid)
+    app.add_exception_handler(OperationalError, on_unavailable)
+    app.add_exception_handler(PoolTimeout, on_unavailable)
+    app.add_exception_handler(DBAPIError, on_unavailable)

@@ -1,0 +1,1 @@
+"""The server's routers: seed 002's ``/execution-logs``, the ``/v1`` read API, ingest."""
