@@ -62,7 +62,11 @@ def span(**fields: Any) -> dict[str, Any]:
         "start_time": T0,
         "end_time": T0 + 2_000_000,
     }
-    if "start_time" in fields and "end_time" not in fields and isinstance(fields["start_time"], int):
+    if (
+        "start_time" in fields
+        and "end_time" not in fields
+        and isinstance(fields["start_time"], int)
+    ):
         out["end_time"] = fields["start_time"] + 2_000_000
     out.update(fields)
     return out

@@ -127,7 +127,17 @@ class LiveServer:
 
     def key(self, project: str) -> str:
         out = subprocess.run(
-            [sys.executable, "-m", "tracehound", "keys", "create", "--project", project, "--store", self.store_url],
+            [
+                sys.executable,
+                "-m",
+                "tracehound",
+                "keys",
+                "create",
+                "--project",
+                project,
+                "--store",
+                self.store_url,
+            ],
             capture_output=True,
             text=True,
             env=server_env(),
@@ -169,6 +179,7 @@ def live_server(url: str, *extra: str) -> Iterator[LiveServer]:
             found = re.search(r"listening on (http://\S+)", line)
             if found:
                 base = found.group(1)
+            if base is not None and line.strip().startswith("auth"):  # the banner's last line
                 break
         if base is None:
             raise AssertionError("tracehound serve did not start:\n" + "".join(lines))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -42,7 +41,10 @@ def test_requests_without_a_valid_key_are_401(api: Api) -> None:
     r = api.client.post("/v1/ingest", content=b"[]", headers={"Content-Type": "application/json"})
     assert r.status_code == 401
     # both header forms work
-    assert api.client.get("/v1/whoami", headers={"X-API-Key": api.keys["beta"]}).json()["project"] == "beta"
+    assert (
+        api.client.get("/v1/whoami", headers={"X-API-Key": api.keys["beta"]}).json()["project"]
+        == "beta"
+    )
     assert api.get("/v1/whoami").json() == {
         "project": "alpha",
         "key_id": api.keys["alpha"].split("_")[1],
@@ -79,11 +81,22 @@ def test_revoked_keys_stop_working(api: Api) -> None:
 def _seed_two_projects(api: Api) -> dict[str, dict[str, str]]:
     out = {}
     for project in ("alpha", "beta"):
-        recs = execution(f"trace-{project}", agent=f"agent-{project}", agent_id=f"agent-{project}-1")
+        recs = execution(
+            f"trace-{project}", agent=f"agent-{project}", agent_id=f"agent-{project}-1"
+        )
         recs[0]["session_id"] = f"session-{project}"
         recs[1]["session_id"] = f"session-{project}"
         recs[0]["status"] = "failed"
-        recs.append(event(id=f"ev-{project}", trace_id=f"trace-{project}", span_id=f"agent-{project}-1", session_id=f"session-{project}", level="ERROR", message="boom"))
+        recs.append(
+            event(
+                id=f"ev-{project}",
+                trace_id=f"trace-{project}",
+                span_id=f"agent-{project}-1",
+                session_id=f"session-{project}",
+                level="ERROR",
+                message="boom",
+            )
+        )
         api.ok(recs, project)
         out[project] = {
             "trace": f"trace-{project}",
@@ -112,7 +125,10 @@ def test_a_key_of_project_a_gets_404_for_project_b_data(any_api: Api) -> None:
         ("/execution-logs/llm-calls", {}),
         ("/v1/analytics/failed", {"hours": 876000}),
         ("/v1/analytics/errors", {"since": "2000-01-01T00:00:00Z"}),
-        ("/v1/analytics/cost", {"since": "2025-12-01T00:00:00Z", "until": "2026-02-01T00:00:00Z", "group_by": "agent"}),
+        (
+            "/v1/analytics/cost",
+            {"since": "2025-12-01T00:00:00Z", "until": "2026-02-01T00:00:00Z", "group_by": "agent"},
+        ),
         ("/v1/analytics/agents", {}),
         ("/execution-logs/analytics/summary", {"start_date": "2025-12-01T00:00:00Z"}),
     ]:
@@ -135,7 +151,18 @@ def test_a_key_of_project_a_gets_404_for_project_b_data(any_api: Api) -> None:
 def test_writes_cannot_touch_another_projects_records(any_api: Api) -> None:
     _seed_two_projects(any_api)
     # a running span of beta that alpha knows the id of
-    any_api.ok([span(id="beta-running", trace_id="trace-beta", status="running", end_time=None, session_id="session-beta")], "beta")
+    any_api.ok(
+        [
+            span(
+                id="beta-running",
+                trace_id="trace-beta",
+                status="running",
+                end_time=None,
+                session_id="session-beta",
+            )
+        ],
+        "beta",
+    )
     attacks = [
         span(id="beta-running", trace_id="trace-beta", name="hijacked"),  # same id
         span(id="a-child", parent_id="agent-beta-1", trace_id="trace-alpha-2"),  # foreign parent
@@ -145,12 +172,21 @@ def test_writes_cannot_touch_another_projects_records(any_api: Api) -> None:
     ]
     r = any_api.ingest(attacks, "alpha")
     assert r.status_code == 207
-    assert [e["field"] for e in r.json()["errors"]] == ["id", "parent_id", "trace_id", "id", "span_id"]
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "id",
+        "parent_id",
+        "trace_id",
+        "id",
+        "span_id",
+    ]
     got = any_api.get("/v1/spans/beta-running", "beta").json()["span"]
     assert got["name"] == "work" and got["status"] == "running"
     # a session id already used by beta is kept apart for alpha
     any_api.ok([span(id="shared-session", session_id="session-beta", trace_id="t-shared")], "alpha")
-    assert any_api.get("/v1/spans/shared-session", "alpha").json()["span"]["session_id"] == "session-beta@alpha"
+    assert (
+        any_api.get("/v1/spans/shared-session", "alpha").json()["span"]["session_id"]
+        == "session-beta@alpha"
+    )
     assert any_api.get("/v1/sessions/session-beta@alpha", "alpha").status_code == 200
     beta_session = any_api.get("/v1/sessions/session-beta", "beta").json()
     assert beta_session["span_count"] == 3
@@ -169,7 +205,10 @@ def test_rate_limit_answers_429_with_retry_after(sqlite_url: str) -> None:
         # per key: the other project is not limited by alpha's traffic
         assert api.get("/v1/whoami", "beta").status_code == 200
         # repeated bad keys are limited per client
-        bad = [api.client.get("/v1/whoami", headers={"X-API-Key": "nope"}).status_code for _ in range(5)]
+        bad = [
+            api.client.get("/v1/whoami", headers={"X-API-Key": "nope"}).status_code
+            for _ in range(5)
+        ]
         assert bad[:2] == [401, 401] and 429 in bad
 
 
@@ -189,7 +228,11 @@ def test_auth_off_only_on_localhost(sqlite_url: str) -> None:
     with running_api(sqlite_url, auth=False, project="local") as api:
         r = api.client.get("/v1/whoami")
         assert r.json() == {"project": "local", "key_id": None, "auth": False}
-        r = api.client.post("/v1/ingest", content=b'[{"type":"span","id":"x","trace_id":"t","name":"n","start_time":1}]', headers={"Content-Type": "application/json"})
+        r = api.client.post(
+            "/v1/ingest",
+            content=b'[{"type":"span","id":"x","trace_id":"t","name":"n","start_time":1}]',
+            headers={"Content-Type": "application/json"},
+        )
         assert r.status_code == 200
         assert api.client.get("/v1/spans/x").json()["span"]["project"] == "local"
 
@@ -201,5 +244,3 @@ def test_key_store_verify(api: Api) -> None:
     assert found is not None and found.project == "gamma"
     for wrong in ("", "thk_", created.key + "x", created.key.replace("thk_", "thx_"), "x" * 5000):
         assert store.verify(wrong) is None
-
-

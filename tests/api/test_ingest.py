@@ -73,7 +73,9 @@ def test_batch_with_invalid_records_answers_207_and_stores_the_valid_ones(any_ap
         assert e["message"].startswith(e["field"])
     for rid in ("s-ok-1", "s-ok-2"):
         assert any_api.get(f"/v1/spans/{rid}").status_code == 200
-    assert any_api.get("/v1/events", params={"span_id": "s-ok-1"}).json()["items"][0]["id"] == "e-ok-1"
+    assert (
+        any_api.get("/v1/events", params={"span_id": "s-ok-1"}).json()["items"][0]["id"] == "e-ok-1"
+    )
     _good(any_api)
 
 
@@ -187,7 +189,13 @@ def test_nul_characters_are_stored_replaced(any_api: Api) -> None:
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"],
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+    ],
 )
 def test_wrong_content_type_is_415(api: Api, content_type: str | None) -> None:
     headers = api.headers()
@@ -210,7 +218,10 @@ def test_unsupported_content_encoding_is_415(api: Api) -> None:
 
 def test_ids_of_800_characters_are_fine(any_api: Api) -> None:
     long_id = "é" * 800
-    assert any_api.ingest([span(id=long_id, trace_id="t" * 800, session_id="s" * 800)]).status_code == 200
+    assert (
+        any_api.ingest([span(id=long_id, trace_id="t" * 800, session_id="s" * 800)]).status_code
+        == 200
+    )
     assert any_api.get("/v1/spans/" + long_id).status_code == 200
     r = any_api.get("/v1/spans/" + "x" * 801)
     _error(r, 422, "span_id")

@@ -154,7 +154,11 @@ def test_list_has_the_seed_shape_and_llm_calls(any_api: Api) -> None:
     assert plan["start_time"] == "2026-01-01T00:00:00Z"
     assert plan["input_data"] == {"prompt": "input of exec_abc123_1704067200"}
     assert plan["metadata"] == {"k": "v"}
-    assert (plan["report_id"], plan["external_platform"], plan["widget_id"]) == ("r-1", "slack", "w-1")
+    assert (plan["report_id"], plan["external_platform"], plan["widget_id"]) == (
+        "r-1",
+        "slack",
+        "w-1",
+    )
     assert logs[0]["status"] == "started" and logs[0]["end_time"] is None
     assert logs[1]["status"] == "failed" and logs[1]["error_message"] == "schema service down"
 
@@ -193,7 +197,10 @@ def test_every_list_filter(any_api: Api) -> None:
     assert ids(external_platform="teams") == ["log-fail"]
     assert ids(start_date=_iso(T0 + HOUR)) == ["log-run", "log-fail", "log-design"]
     assert ids(end_date=_iso(T0 + HOUR)) == ["log-design", "log-plan"]
-    assert ids(start_date=_iso(T0 + HOUR), end_date=_iso(T0 + 2 * HOUR)) == ["log-fail", "log-design"]
+    assert ids(start_date=_iso(T0 + HOUR), end_date=_iso(T0 + 2 * HOUR)) == [
+        "log-fail",
+        "log-design",
+    ]
     assert ids(limit=2) == ["log-run", "log-fail"]
     assert ids(limit=2, offset=2) == ["log-design", "log-plan"]
     assert ids(agent_type="planner", report_id="r-1") == ["log-plan"]
@@ -265,7 +272,10 @@ def test_analytics_summary_shape(any_api: Api) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"date_range", "execution_analytics", "llm_call_analytics"}
-    assert body["date_range"] == {"start_date": params["start_date"], "end_date": params["end_date"]}
+    assert body["date_range"] == {
+        "start_date": params["start_date"],
+        "end_date": params["end_date"],
+    }
     ex = body["execution_analytics"]
     assert {"total_executions", "status_counts", "agent_type_counts", "duration_stats"} <= set(ex)
     assert ex["total_executions"] == 4
@@ -279,14 +289,23 @@ def test_analytics_summary_shape(any_api: Api) -> None:
     assert llm["model_counts"]["gpt-4o"] == 2
     ts = llm["token_stats"]
     assert {"total_input_tokens", "total_output_tokens", "total_tokens", "total_cost"} <= set(ts)
-    assert (ts["total_input_tokens"], ts["total_output_tokens"], ts["total_tokens"]) == (3000, 600, 3600)
+    assert (ts["total_input_tokens"], ts["total_output_tokens"], ts["total_tokens"]) == (
+        3000,
+        600,
+        3600,
+    )
     assert ts["total_cost"] > 0
 
-    by_report = any_api.get("/execution-logs/analytics/summary", params={**params, "report_id": "r-2"})
+    by_report = any_api.get(
+        "/execution-logs/analytics/summary", params={**params, "report_id": "r-2"}
+    )
     assert by_report.json()["execution_analytics"]["total_executions"] == 1
     default = any_api.get("/execution-logs/analytics/summary").json()  # the last 30 days
     assert default["execution_analytics"]["total_executions"] == 0
-    bad = any_api.get("/execution-logs/analytics/summary", params={"start_date": "2026-02-01", "end_date": "2026-01-01"})
+    bad = any_api.get(
+        "/execution-logs/analytics/summary",
+        params={"start_date": "2026-02-01", "end_date": "2026-01-01"},
+    )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "start_date"
 
 
@@ -302,8 +321,10 @@ def test_delete_an_execution(any_api: Api) -> None:
     assert any_api.get("/v1/traces/exec_abc123_1704067200").status_code == 404
     assert any_api.delete("/execution-logs/executions/exec_abc123_1704067200").status_code == 404
     # the whole trace goes: its tool span too
-    assert any_api.delete("/execution-logs/executions/exec_failed").json()["message"].startswith(
-        "Deleted 1 execution logs and 0 LLM call logs"
+    assert (
+        any_api.delete("/execution-logs/executions/exec_failed")
+        .json()["message"]
+        .startswith("Deleted 1 execution logs and 0 LLM call logs")
     )
     assert any_api.get("/v1/spans", params={"trace_id": "exec_failed"}).json()["items"] == []
     remaining = any_api.get("/execution-logs/executions").json()["execution_logs"]

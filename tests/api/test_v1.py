@@ -59,13 +59,20 @@ def _many(api: Api, n: int = 120) -> None:
 
 def test_cursor_pagination_visits_every_span_once_in_order(any_api: Api) -> None:
     _many(any_api)
-    for sort in ("-start_time", "start_time", "duration_ms", "-duration_ms", "total_cost", "-total_cost"):
+    for sort in (
+        "-start_time",
+        "start_time",
+        "duration_ms",
+        "-duration_ms",
+        "total_cost",
+        "-total_cost",
+    ):
         items = _page_all(any_api, "/v1/spans", sort=sort, limit=7)
         ids = [i["id"] for i in items]
         assert len(ids) == 120 and len(set(ids)) == 120, sort
         key = sort.lstrip("-")
 
-        def value(item: dict[str, Any]) -> Any:
+        def value(item: dict[str, Any], key: str = key) -> Any:
             v = item[key]
             if key == "start_time":
                 return datetime.fromisoformat(v.replace("Z", "+00:00"))
@@ -75,7 +82,9 @@ def test_cursor_pagination_visits_every_span_once_in_order(any_api: Api) -> None
         assert pairs == sorted(pairs, reverse=sort.startswith("-")), sort
     # a cursor is tied to its sort
     first = any_api.get("/v1/spans", params={"limit": 5}).json()
-    r = any_api.get("/v1/spans", params={"limit": 5, "sort": "duration_ms", "cursor": first["next_cursor"]})
+    r = any_api.get(
+        "/v1/spans", params={"limit": 5, "sort": "duration_ms", "cursor": first["next_cursor"]}
+    )
     assert r.status_code == 400 and r.json()["error"]["field"] == "cursor"
     for bad in ("!!!", "e30", "eyJzIjoiLXN0YXJ0X3RpbWUiLCJ2IjoiJyBPUiAxPTEiLCJpIjoieCJ9"):
         r = any_api.get("/v1/spans", params={"cursor": bad})
@@ -160,13 +169,64 @@ def test_bad_filters_name_the_problem(api: Api) -> None:
 
 def test_traces_list_and_tree(any_api: Api) -> None:
     recs = [
-        span(id="root", trace_id="tr", kind="agent", agent_name="planner", name="plan", start_time=T0, end_time=T0 + 10 * MS),
-        span(id="c1", trace_id="tr", parent_id="root", kind="stage", name="INIT", start_time=T0 + MS, end_time=T0 + 2 * MS),
-        span(id="c2", trace_id="tr", parent_id="root", kind="llm", name="chat", start_time=T0 + 3 * MS, end_time=T0 + 8 * MS, model="gpt-4o", provider="openai", input_tokens=10, output_tokens=5, total_cost=0.5),
-        span(id="g1", trace_id="tr", parent_id="c1", kind="tool", name="search", status="failed", start_time=T0 + MS, end_time=T0 + 2 * MS),
-        span(id="orphan", trace_id="tr", parent_id="missing", start_time=T0 + 9 * MS, end_time=T0 + 9 * MS),
+        span(
+            id="root",
+            trace_id="tr",
+            kind="agent",
+            agent_name="planner",
+            name="plan",
+            start_time=T0,
+            end_time=T0 + 10 * MS,
+        ),
+        span(
+            id="c1",
+            trace_id="tr",
+            parent_id="root",
+            kind="stage",
+            name="INIT",
+            start_time=T0 + MS,
+            end_time=T0 + 2 * MS,
+        ),
+        span(
+            id="c2",
+            trace_id="tr",
+            parent_id="root",
+            kind="llm",
+            name="chat",
+            start_time=T0 + 3 * MS,
+            end_time=T0 + 8 * MS,
+            model="gpt-4o",
+            provider="openai",
+            input_tokens=10,
+            output_tokens=5,
+            total_cost=0.5,
+        ),
+        span(
+            id="g1",
+            trace_id="tr",
+            parent_id="c1",
+            kind="tool",
+            name="search",
+            status="failed",
+            start_time=T0 + MS,
+            end_time=T0 + 2 * MS,
+        ),
+        span(
+            id="orphan",
+            trace_id="tr",
+            parent_id="missing",
+            start_time=T0 + 9 * MS,
+            end_time=T0 + 9 * MS,
+        ),
         event(id="ev1", trace_id="tr", span_id="c2", event_type="decision", name="route"),
-        span(id="other-root", trace_id="tr2", start_time=T0 + 20 * MS, end_time=None, agent_name="coder", kind="agent"),
+        span(
+            id="other-root",
+            trace_id="tr2",
+            start_time=T0 + 20 * MS,
+            end_time=None,
+            agent_name="coder",
+            kind="agent",
+        ),
     ]
     any_api.ok(recs)
     tree = any_api.get("/v1/traces/tr").json()
@@ -180,8 +240,15 @@ def test_traces_list_and_tree(any_api: Api) -> None:
     traces = any_api.get("/v1/traces").json()["items"]
     assert [t["trace_id"] for t in traces] == ["tr2", "tr"]
     tr = traces[1]
-    assert (tr["root_span_id"], tr["span_count"], tr["error_count"], tr["llm_calls"]) == ("root", 5, 1, 1)
-    assert any_api.get("/v1/traces", params={"agent": "coder"}).json()["items"][0]["trace_id"] == "tr2"
+    assert (tr["root_span_id"], tr["span_count"], tr["error_count"], tr["llm_calls"]) == (
+        "root",
+        5,
+        1,
+        1,
+    )
+    assert (
+        any_api.get("/v1/traces", params={"agent": "coder"}).json()["items"][0]["trace_id"] == "tr2"
+    )
     assert any_api.get("/v1/traces", params={"q": "nothing matches"}).json()["items"] == []
     detail = any_api.get("/v1/spans/root").json()
     assert [c["id"] for c in detail["children"]] == ["c1", "c2"]
@@ -213,17 +280,42 @@ def test_events_and_sessions(any_api: Api) -> None:
         [
             span(id="sa", session_id="sess-a", trace_id="ta", start_time=T0, status="failed"),
             span(id="sb", session_id="sess-b", trace_id="tb", start_time=T0 + 5 * MS),
-            event(id="e1", session_id="sess-a", trace_id="ta", span_id="sa", level="ERROR", message="kaput", data={"code": 7}),
-            event(id="e2", session_id="sess-b", trace_id="tb", event_type="decision", message="go left"),
+            event(
+                id="e1",
+                session_id="sess-a",
+                trace_id="ta",
+                span_id="sa",
+                level="ERROR",
+                message="kaput",
+                data={"code": 7},
+            ),
+            event(
+                id="e2",
+                session_id="sess-b",
+                trace_id="tb",
+                event_type="decision",
+                message="go left",
+            ),
         ]
     )
     events = any_api.get("/v1/events").json()["items"]
     assert [e["id"] for e in events] == ["e1", "e2"] or {e["id"] for e in events} == {"e1", "e2"}
-    assert [e["id"] for e in any_api.get("/v1/events", params={"level": "ERROR"}).json()["items"]] == ["e1"]
-    assert [e["id"] for e in any_api.get("/v1/events", params={"type": "decision"}).json()["items"]] == ["e2"]
-    assert [e["id"] for e in any_api.get("/v1/events", params={"q": "LEFT"}).json()["items"]] == ["e2"]
-    assert [e["id"] for e in any_api.get("/v1/events", params={"attr": "code=7"}).json()["items"]] == ["e1"]
-    assert [e["id"] for e in any_api.get("/v1/events", params={"filter": "data.code:gt:6"}).json()["items"]] == ["e1"]
+    assert [
+        e["id"] for e in any_api.get("/v1/events", params={"level": "ERROR"}).json()["items"]
+    ] == ["e1"]
+    assert [
+        e["id"] for e in any_api.get("/v1/events", params={"type": "decision"}).json()["items"]
+    ] == ["e2"]
+    assert [e["id"] for e in any_api.get("/v1/events", params={"q": "LEFT"}).json()["items"]] == [
+        "e2"
+    ]
+    assert [
+        e["id"] for e in any_api.get("/v1/events", params={"attr": "code=7"}).json()["items"]
+    ] == ["e1"]
+    assert [
+        e["id"]
+        for e in any_api.get("/v1/events", params={"filter": "data.code:gt:6"}).json()["items"]
+    ] == ["e1"]
     sessions = _page_all(any_api, "/v1/sessions", limit=1)
     assert [s["id"] for s in sessions] == ["sess-b", "sess-a"]
     a = next(s for s in sessions if s["id"] == "sess-a")
@@ -236,21 +328,99 @@ def test_events_and_sessions(any_api: Api) -> None:
 def test_execution_analytics(any_api: Api) -> None:
     now = int(datetime.now(UTC).timestamp() * 1e9)
     recs: list[dict[str, Any]] = []
-    recs += execution("w1", agent="PsychologistAgent", status="skipped", start=now - 60_000 * MS, agent_id="skip-1", attrs={"relevance_reasoning": "not about feelings", "relevance_score": 0.1, "should_respond": False}, conversation_id="conv-1", llm_calls=0)
-    recs += execution("w2", agent="Researcher", status="failed", start=now - 50_000 * MS, agent_id="fail-1", error_type="TimeoutError", error_message="search took too long: 42 seconds", conversation_id="conv-1", llm_calls=0)
-    recs += execution("w3", agent="Researcher", status="failed", start=now - 40_000 * MS, agent_id="fail-2", error_type="TimeoutError", error_message="search took too long: 17 seconds", llm_calls=0)
-    recs += execution("w4", agent="Writer", duration_ms=9000, start=now - 30_000 * MS, agent_id="slow-1", llm_calls=2)
+    recs += execution(
+        "w1",
+        agent="PsychologistAgent",
+        status="skipped",
+        start=now - 60_000 * MS,
+        agent_id="skip-1",
+        attrs={
+            "relevance_reasoning": "not about feelings",
+            "relevance_score": 0.1,
+            "should_respond": False,
+        },
+        conversation_id="conv-1",
+        llm_calls=0,
+    )
+    recs += execution(
+        "w2",
+        agent="Researcher",
+        status="failed",
+        start=now - 50_000 * MS,
+        agent_id="fail-1",
+        error_type="TimeoutError",
+        error_message="search took too long: 42 seconds",
+        conversation_id="conv-1",
+        llm_calls=0,
+    )
+    recs += execution(
+        "w3",
+        agent="Researcher",
+        status="failed",
+        start=now - 40_000 * MS,
+        agent_id="fail-2",
+        error_type="TimeoutError",
+        error_message="search took too long: 17 seconds",
+        llm_calls=0,
+    )
+    recs += execution(
+        "w4",
+        agent="Writer",
+        duration_ms=9000,
+        start=now - 30_000 * MS,
+        agent_id="slow-1",
+        llm_calls=2,
+    )
     recs += [
-        span(id="stage-1", trace_id="w4", parent_id="slow-1", kind="stage", name="INIT", start_time=now - 30_000 * MS + 1, end_time=now - 30_000 * MS + 2 * MS),
-        span(id="stage-2", trace_id="w4", parent_id="slow-1", kind="stage", name="LLM_CALL", start_time=now - 30_000 * MS + 3 * MS, end_time=now - 30_000 * MS + 4 * MS),
-        span(id="child-agent", trace_id="w4", parent_id="stage-2", kind="agent", agent_name="Critic", name="review", start_time=now - 30_000 * MS + 3 * MS, end_time=now - 30_000 * MS + 4 * MS, attributes={"call_reason": "double-check"}),
-        event(id="warn-1", trace_id="w3", span_id="fail-2", level="WARNING", message="slow upstream", agent_name="Researcher", timestamp=now - 40_000 * MS + 1),
+        span(
+            id="stage-1",
+            trace_id="w4",
+            parent_id="slow-1",
+            kind="stage",
+            name="INIT",
+            start_time=now - 30_000 * MS + 1,
+            end_time=now - 30_000 * MS + 2 * MS,
+        ),
+        span(
+            id="stage-2",
+            trace_id="w4",
+            parent_id="slow-1",
+            kind="stage",
+            name="LLM_CALL",
+            start_time=now - 30_000 * MS + 3 * MS,
+            end_time=now - 30_000 * MS + 4 * MS,
+        ),
+        span(
+            id="child-agent",
+            trace_id="w4",
+            parent_id="stage-2",
+            kind="agent",
+            agent_name="Critic",
+            name="review",
+            start_time=now - 30_000 * MS + 3 * MS,
+            end_time=now - 30_000 * MS + 4 * MS,
+            attributes={"call_reason": "double-check"},
+        ),
+        event(
+            id="warn-1",
+            trace_id="w3",
+            span_id="fail-2",
+            level="WARNING",
+            message="slow upstream",
+            agent_name="Researcher",
+            timestamp=now - 40_000 * MS + 1,
+        ),
     ]
     any_api.ok(recs)
 
-    why = any_api.get("/v1/analytics/why-not-fired", params={"agent": "PsychologistAgent", "conversation_id": "conv-1"}).json()
+    why = any_api.get(
+        "/v1/analytics/why-not-fired",
+        params={"agent": "PsychologistAgent", "conversation_id": "conv-1"},
+    ).json()
     assert why["status"] == "skipped" and "not about feelings" in why["message"]
-    never = any_api.get("/v1/analytics/why-not-fired", params={"agent": "Ghost", "conversation_id": "conv-1"}).json()
+    never = any_api.get(
+        "/v1/analytics/why-not-fired", params={"agent": "Ghost", "conversation_id": "conv-1"}
+    ).json()
     assert never["status"] == "never_invoked" and "PsychologistAgent" in never["other_agents"]
 
     timeline = any_api.get("/v1/analytics/executions/slow-1/timeline").json()
@@ -281,9 +451,13 @@ def test_execution_analytics(any_api: Api) -> None:
     ).json()
     assert cost["total_calls"] == 2 and cost["total_cost"] > 0
     assert {b["group"] for b in cost["buckets"]} == {"Writer"}
-    by_model = any_api.get("/v1/analytics/cost", params={"group_by": "model", "since": _iso(now - 100_000 * MS)}).json()
+    by_model = any_api.get(
+        "/v1/analytics/cost", params={"group_by": "model", "since": _iso(now - 100_000 * MS)}
+    ).json()
     assert {b["group"] for b in by_model["buckets"]} == {"gpt-4o"}
-    bad = any_api.get("/v1/analytics/cost", params={"interval": "minute", "since": "1970-01-01T00:00:00Z"})
+    bad = any_api.get(
+        "/v1/analytics/cost", params={"interval": "minute", "since": "1970-01-01T00:00:00Z"}
+    )
     assert bad.status_code == 422
     agents = any_api.get("/v1/analytics/agents").json()
     assert {"PsychologistAgent", "Researcher", "Writer", "Critic"} <= set(agents)

@@ -75,10 +75,7 @@ class NatsServer:
     def start(self) -> NatsServer:
         conf = self.dir / "nats.conf"
         store = (self.dir / "js").as_posix()
-        conf.write_text(
-            f'listen: "127.0.0.1:{self.port}"\n'
-            f'jetstream {{ store_dir: "{store}" }}\n'
-        )
+        conf.write_text(f'listen: "127.0.0.1:{self.port}"\njetstream {{ store_dir: "{store}" }}\n')
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [NATS_SERVER, "-c", str(conf)],
@@ -161,7 +158,7 @@ class PgServer:
         opts = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=50 -c shared_buffers=64MB"
+            "-c max_connections=50 -c shared_buffers=128MB -c track_commit_timestamp=on"
         )
         self._run(
             str(PG_BIN / "pg_ctl"),

@@ -336,7 +336,7 @@ def test_cli_db_and_prune(store_url: str, write: Any, tmp_path: Path) -> None:
     write(dataset())
     dry = runner.invoke(app, ["prune", "--dry-run", "--older-than", "10", "--store", store_url])
     assert dry.exit_code == 0, dry.output
-    assert "dry run" in dry.output and "12" in dry.output
+    assert "dry run" in dry.output and "13" in dry.output
     assert _ids(store_url) == ALL
     real = runner.invoke(
         app,

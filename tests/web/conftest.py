@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import threading
@@ -29,7 +28,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 BIG_TRACE_SPANS = 10_000
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 
@@ -67,7 +65,9 @@ def record_xss_trace() -> str:
         relevance_score=0.9,
     ) as root:
         root.set_input({"query": f"Summarize this page: {XSS}<b>bold</b>", "html": XSS})
-        tracehound.event("decision", "should_respond", message=f"Responding to {XSS}", reasoning=XSS)
+        tracehound.event(
+            "decision", "should_respond", message=f"Responding to {XSS}", reasoning=XSS
+        )
         with tracehound.span(
             "chat gpt-4o-mini",
             kind="llm",
@@ -79,7 +79,10 @@ def record_xss_trace() -> str:
             llm.set_input(
                 [
                     {"role": "system", "content": "You are careful."},
-                    {"role": "user", "content": f"Render this: {XSS}<iframe src=javascript:alert(1)>"},
+                    {
+                        "role": "user",
+                        "content": f"Render this: {XSS}<iframe src=javascript:alert(1)>",
+                    },
                 ]
             )
             llm.set_output(f"Sure: {XSS}")
@@ -219,7 +222,9 @@ class Page:
         self.errors: list[str] = []
         self.page.on(
             "console",
-            lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+            lambda m: (
+                self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
+            ),
         )
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
 
@@ -233,10 +238,6 @@ class Page:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
-        if os.environ.get("TRACEHOUND_UPDATE_DOCS_SCREENSHOTS"):
-            DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            # the docs keep the viewport only (full pages make huge images)
-            self.page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"))
         return path
 
     def assert_no_console_errors(self) -> None:
@@ -248,9 +249,7 @@ def page(browser: Any, served: Served) -> Iterator[Page]:
     # bypass_csp: Playwright's wait_for_function needs eval, which the page's CSP forbids;
     # it also makes the XSS test prove the DOM building itself is safe, not just the CSP.
     context = browser.new_context(viewport={"width": 1500, "height": 950}, bypass_csp=True)
-    context.add_init_script(
-        f"window.localStorage.setItem('tracehound.apiKey', {served.key!r});"
-    )
+    context.add_init_script(f"window.localStorage.setItem('tracehound.apiKey', {served.key!r});")
     try:
         yield Page(context, served.url)
     finally:

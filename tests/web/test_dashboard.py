@@ -18,13 +18,37 @@ from .conftest import BIG_TRACE_SPANS, XSS, Page, Served, Store
 pytestmark = pytest.mark.browser
 
 PAGES = [
-    ("overview", "overview", ["[data-testid=kpi-executions]", "[data-testid=chart-executions] svg", "[data-testid=top-errors]"]),
+    (
+        "overview",
+        "overview",
+        [
+            "[data-testid=kpi-executions]",
+            "[data-testid=chart-executions] svg",
+            "[data-testid=top-errors]",
+        ],
+    ),
     ("executions", "executions", ["[data-testid=executions-table] tbody tr"]),
-    ("agents", "agents", ["[data-testid=agents-table] tbody tr", "[data-testid=why-decisions] tbody tr"]),
+    (
+        "agents",
+        "agents",
+        ["[data-testid=agents-table] tbody tr", "[data-testid=why-decisions] tbody tr"],
+    ),
     ("errors", "errors", ["[data-testid=patterns] tbody tr", "[data-testid=timeline] li"]),
-    ("cost", "cost", ["[data-testid=cost-by-model] tbody tr", "[data-testid=unpriced-calls] tbody tr"]),
-    ("learning", "learning", ["[data-testid=learning-table] tbody tr", ".learning-detail svg.chart"]),
-    ("interactions", "interactions", ["[data-testid=cascades] tbody tr", "[data-testid=cascade-tree] svg"]),
+    (
+        "cost",
+        "cost",
+        ["[data-testid=cost-by-model] tbody tr", "[data-testid=unpriced-calls] tbody tr"],
+    ),
+    (
+        "learning",
+        "learning",
+        ["[data-testid=learning-table] tbody tr", ".learning-detail svg.chart"],
+    ),
+    (
+        "interactions",
+        "interactions",
+        ["[data-testid=cascades] tbody tr", "[data-testid=cascade-tree] svg"],
+    ),
 ]
 
 
@@ -60,16 +84,24 @@ def test_filters_change_the_list(page: Page, store: Store) -> None:
 
     total_is(count("select count(*) from spans where kind = 'agent'"))
     p.select_option("[data-testid=filter-status]", "error")
-    total_is(count("select count(*) from spans where kind='agent' and status in ('failed','timeout')"))
+    total_is(
+        count("select count(*) from spans where kind='agent' and status in ('failed','timeout')")
+    )
     rows = p.locator("[data-testid=executions-table] tbody tr")
-    assert rows.count() == count("select count(*) from spans where kind='agent' and status in ('failed','timeout')")
+    assert rows.count() == count(
+        "select count(*) from spans where kind='agent' and status in ('failed','timeout')"
+    )
     p.select_option("[data-testid=filter-agent]", "PublisherAgent")
     total_is(sum(store.demo.failures_by_agent["PublisherAgent"].values()))
     assert "PlatformRateLimitError" in _text(p, "[data-testid=executions-table] tbody")
     p.select_option("[data-testid=filter-status]", "")
     p.select_option("[data-testid=filter-agent]", "")
     p.fill("[data-testid=filter-q]", "Unterminated string")
-    total_is(count("select count(*) from spans where kind='agent' and error_message like '%Unterminated string%'"))
+    total_is(
+        count(
+            "select count(*) from spans where kind='agent' and error_message like '%Unterminated string%'"
+        )
+    )
     p.fill("[data-testid=filter-q]", "")
     p.select_option("[data-testid=filter-kind]", "root")
     total_is(count("select count(*) from spans where parent_id is null"))
@@ -78,7 +110,9 @@ def test_filters_change_the_list(page: Page, store: Store) -> None:
     total_is(count("select count(*) from spans where kind = 'agent'"))
     first = p.locator("[data-testid=executions-table] tbody tr").first.inner_text()
     p.click("[data-testid=next]")
-    p.wait_for_function("document.querySelector('[data-testid=page]').textContent.startsWith('Page 2')")
+    p.wait_for_function(
+        "document.querySelector('[data-testid=page]').textContent.startsWith('Page 2')"
+    )
     assert p.locator("[data-testid=executions-table] tbody tr").first.inner_text() != first
     assert "status=" not in p.url or "page=2" in p.url  # filters live in the address
     page.assert_no_console_errors()
@@ -133,10 +167,11 @@ def test_a_trace_opens_and_its_waterfall_shows_every_span(page: Page, store: Sto
     text = details.inner_text()
     assert error_type.rsplit(".", 1)[-1] in text
     assert "Traceback (most recent call last)" in text
-    assert "What came before" in text and p.locator(".before li").count() > 0
+    assert "what came before" in text.lower() and p.locator(".before li").count() > 0
     assert p.locator("[data-testid=call-chain] li").count() >= 1
     assert agent in _text(p, "[data-testid=failures]")
     assert "$" in _text(p, ".kpis")
+    page.shot("trace")
     # collapse and expand
     p.click("text=Collapse all")
     p.wait_for_function(
@@ -152,14 +187,12 @@ def test_a_trace_opens_and_its_waterfall_shows_every_span(page: Page, store: Sto
     llm.click()
     p.wait_for_selector("[data-testid=details] .messages, [data-testid=details] .pre.prompt")
     llm_text = details.inner_text()
-    assert "Prompt" in llm_text and "Response" in llm_text and "Total tokens" in llm_text
-    page.shot("trace")
+    assert {"prompt", "response", "total tokens"} <= set(llm_text.lower().split("\n"))
+    page.shot("trace-llm-call")
     page.assert_no_console_errors()
 
 
-def test_hostile_trace_content_is_shown_as_text_and_never_runs(
-    page: Page, store: Store
-) -> None:
+def test_hostile_trace_content_is_shown_as_text_and_never_runs(page: Page, store: Store) -> None:
     p = page.open(f"trace/{store.xss_trace}")
     p.wait_for_selector("[data-testid=error-detail], [data-testid=details] .dt-head")
     assert XSS in p.locator(".page-header h1").inner_text()
@@ -197,6 +230,7 @@ def test_a_10k_span_trace_opens_in_under_2s_and_scrolls(page: Page, store: Store
         polling="raf",
     )
     opened = time.perf_counter() - started
+    print(f"10k-span trace opened in {opened:.3f}s")
     assert opened < 2.0, f"the 10k-span trace took {opened:.2f}s to open"
     waterfall = p.locator("[data-testid=waterfall]")
     assert waterfall.get_attribute("data-spans") == str(BIG_TRACE_SPANS)
@@ -221,7 +255,9 @@ def test_a_10k_span_trace_opens_in_under_2s_and_scrolls(page: Page, store: Store
     first = int(waterfall.get_attribute("data-first") or -1)
     top = p.evaluate("document.querySelector('[data-testid=waterfall]').scrollTop")
     assert abs(first - max(0, top // 26 - 12)) <= 1
-    p.evaluate("(() => { const sc = document.querySelector('[data-testid=waterfall]'); sc.scrollTop = sc.scrollHeight; })()")
+    p.evaluate(
+        "(() => { const sc = document.querySelector('[data-testid=waterfall]'); sc.scrollTop = sc.scrollHeight; })()"
+    )
     p.wait_for_function(
         f"document.querySelector('[data-testid=waterfall]').dataset.last === '{BIG_TRACE_SPANS}'"
     )
@@ -246,7 +282,9 @@ def test_the_executions_list_updates_live_when_traces_arrive(
     assert tracehound.flush(timeout=10)
     tracehound.shutdown(timeout=5)
     # no reload: the stream (GET /v1/stream) tells the page, which refetches the first page
-    p.wait_for_selector(f"[data-testid=executions-table] tbody tr:has-text('{name}')", timeout=15_000)
+    p.wait_for_selector(
+        f"[data-testid=executions-table] tbody tr:has-text('{name}')", timeout=15_000
+    )
     p.wait_for_function(
         f"Number(document.querySelector('[data-testid=list-summary]').dataset.total) === {before + 1}"
     )
@@ -288,3 +326,49 @@ def test_from_the_overview_to_the_cause_of_a_failure(page: Page, store: Store) -
     p.wait_for_selector("[data-testid=kpi-unpriced]")
     assert "price unknown" in p.locator("[data-testid=cost-by-model]").inner_text()
     page.assert_no_console_errors()
+
+
+def test_every_page_runs_under_the_strict_csp(browser: Any, served: Served, store: Store) -> None:
+    """Without bypassing the CSP (the other tests bypass it for wait_for_function): nothing the
+    app does needs inline scripts, inline style attributes or eval."""
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    context.add_init_script(f"window.localStorage.setItem('tracehound.apiKey', {served.key!r});")
+    try:
+        page = Page(context, served.url)
+        routes = [name for name, _route, _sel in PAGES]
+        routes += [f"trace/{store.xss_trace}", f"trace/{next(iter(store.demo.failed_traces))}"]
+        for route in routes:
+            page.open(route)
+            page.page.wait_for_timeout(150)
+        page.page.locator(".tv-row[data-kind=llm]").first.click()
+        page.page.wait_for_selector("[data-testid=details] .dt-section")
+        page.assert_no_console_errors()
+    finally:
+        context.close()
+
+
+def test_every_page_handles_an_empty_store(browser: Any, tmp_path: Any) -> None:
+    """A fresh store (auth off, on localhost): every page says there is nothing yet."""
+    from tracehound.api import create_app
+
+    from .conftest import ServerThread
+
+    app = create_app(f"sqlite:///{tmp_path / 'empty.db'}", auth=False, host="127.0.0.1")
+    srv = ServerThread(app)
+    srv.start()
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    try:
+        page = Page(context, srv.url)
+        for name, route, _selectors in PAGES:
+            p = page.open(route)
+            assert p.locator(".error-box").count() == 0, name
+            if name in ("overview", "errors", "cost", "learning", "interactions"):
+                assert p.locator(".empty-state").count() == 1, name
+        p = page.open("trace/does-not-exist", ready=False)
+        p.wait_for_selector(".error-box")
+        assert "404" in p.locator(".error-box").inner_text()
+        page.errors = [e for e in page.errors if "404" not in e]  # the missing trace's request
+        page.assert_no_console_errors()
+    finally:
+        context.close()
+        srv.stop()

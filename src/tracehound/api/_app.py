@@ -113,12 +113,60 @@ def create_app(
     app.include_router(web_router)
 
     @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
+    async def _checks(request: Request, call_next: Any) -> Response:
+        repeated = _repeated_parameter(request.scope.get("query_string", b""))
+        if repeated is not None:
+            response = error_response(
+                422, f"{repeated}: given more than once (it takes one value)", field=repeated
+            )
+        else:
+            response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
+    _add_wire_record_schema(app)
+
     return app
+
+
+#: Query parameters that take several values; any other one given twice is a 422.
+_MULTI = frozenset({"attr", "filter", "types"})
+
+
+def _repeated_parameter(query: bytes) -> str | None:
+    if not query or b"&" not in query:
+        return None
+    from urllib.parse import parse_qsl
+
+    seen: set[str] = set()
+    for key, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key in seen and key not in _MULTI:
+            return key[:100]
+        seen.add(key)
+    return None
+
+
+def _add_wire_record_schema(app: FastAPI) -> None:
+    """Document the wire record (the items of ``POST /v1/ingest``) as a named schema."""
+    from fastapi.openapi.utils import get_openapi
+
+    from .routes.ingest import WIRE_RECORD_SCHEMA
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            doc.setdefault("components", {}).setdefault("schemas", {})["WireRecord"] = (
+                WIRE_RECORD_SCHEMA
+            )
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_store_errors(app: FastAPI) -> None:

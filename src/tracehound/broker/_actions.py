@@ -114,9 +114,7 @@ class ToolCall:
 
     def _open(self) -> None:
         try:
-            self._span, self._outer = self._logger._start_tool(
-                self.tool_name, self.tool_parameters
-            )
+            self._span, self._outer = self._logger._start_tool(self.tool_name, self.tool_parameters)
         except Exception as exc:  # never into agent code
             log.debug("tracehound: could not start tool call %r: %r", self.tool_name, exc)
             self._span = None
@@ -380,6 +378,11 @@ class ActionLogger:
             log.debug("tracehound: log_success failed: %r", exc)
             return False
 
+    def warning(self, message: str, *args: Any) -> None:
+        """Log a warning about action logging itself to the ``tracehound.broker`` logger (the
+        seed's ``if not success: logger.warning(...)``)."""
+        log.warning(message, *args)
+
     def __repr__(self) -> str:
         return f"<ActionLogger {self.agent_name!r} correlation_id={self.correlation_id}>"
 
@@ -476,4 +479,3 @@ async def log_action(
     except Exception as exc:
         log.debug("tracehound: log_action failed: %r", exc)
         return False
-

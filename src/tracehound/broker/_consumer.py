@@ -112,8 +112,10 @@ def ping_store(url: str, timeout: float = 3.0) -> None:
 
     from ..store._postgres import libpq_url
 
-    with psycopg.connect(libpq_url(url), connect_timeout=max(1, int(timeout)), autocommit=True) as conn:
-        conn.execute("SELECT 1").fetchone()
+    with psycopg.connect(
+        libpq_url(url), connect_timeout=max(1, int(timeout)), autocommit=True
+    ) as pg:
+        pg.execute("SELECT 1").fetchone()
 
 
 def _describe(exc: BaseException) -> str:
@@ -287,8 +289,8 @@ class Consumer:
 
     def _delay(self, attempt: int) -> float:
         """Exponential back-off with full jitter (attempt 1 → up to ``backoff``)."""
-        cap = min(self.config.backoff_max, self.config.backoff * (2 ** max(attempt - 1, 0)))
-        return cap / 2 + random.random() * cap / 2
+        cap = min(self.config.backoff_max, self.config.backoff * 2.0 ** max(attempt - 1, 0))
+        return float(cap / 2 + random.random() * cap / 2)
 
     async def _connect(self) -> bool:
         cfg = self.config
@@ -443,7 +445,9 @@ class Consumer:
             return False
         return True
 
-    async def _hold(self, deliveries: list[Delivery], records: list[Record]) -> BaseException | None:
+    async def _hold(
+        self, deliveries: list[Delivery], records: list[Record]
+    ) -> BaseException | None:
         """The store is down: keep the batch, retry with a growing delay (extending the
         messages' ack deadline), until it commits (``None``), the store is reachable again but
         the batch still fails (that error), or a stop request (the batch is nak'ed)."""

@@ -133,7 +133,7 @@ class _Puller:
                 continue
             try:
                 await asyncio.wait_for(self.wake.wait(), remaining)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 while buf and len(out) < n:
                     out.append(JetStreamDelivery(buf.popleft()))
                 return out
@@ -251,20 +251,24 @@ class JetStreamTransport:
             self.last_error = None
             log.info("nats: reconnected to %s", self.url)
 
+        # nats-py annotates these as int but takes fractions of a second
+        timing: dict[str, Any] = {
+            "connect_timeout": self.connect_timeout,
+            "reconnect_time_wait": 0.5,
+        }
         try:
             await asyncio.wait_for(
                 nc.connect(
                     servers=_servers(self.url),
                     name=self.name,
-                    connect_timeout=self.connect_timeout,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
                     ping_interval=5,
                     max_outstanding_pings=3,
                     error_cb=on_error,
                     disconnected_cb=on_disconnect,
                     reconnected_cb=on_reconnect,
+                    **timing,
                 ),
                 timeout=self.connect_timeout + 0.5,
             )
@@ -374,7 +378,7 @@ class JetStreamTransport:
                 await publish(m.subject, m.data, reply=reply_base + str(i), headers=headers)
             try:
                 await asyncio.wait_for(asyncio.shield(batch.done), timeout=timeout)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 self._streams_ready = False
                 missing = batch.total - len(batch.seen)
                 raise ExporterError(

@@ -47,9 +47,7 @@ SubjectOption = Annotated[
         "else tracehound.records.",
     ),
 ]
-DlqStreamOption = Annotated[
-    str, typer.Option("--dlq-stream", help="Dead-letter stream.")
-]
+DlqStreamOption = Annotated[str, typer.Option("--dlq-stream", help="Dead-letter stream.")]
 
 dlq_app = typer.Typer(
     help="The dead-letter stream: messages the consumer could not store.", no_args_is_help=True
@@ -135,7 +133,9 @@ def consume(
         _fail(str(exc))
     consumer = Consumer(config)
     logging.getLogger("tracehound.broker").info(
-        "consumer %d: %s → %s", os.getpid(), config.nats_url or "nats://127.0.0.1:4222",
+        "consumer %d: %s → %s",
+        os.getpid(),
+        config.nats_url or "nats://127.0.0.1:4222",
         _safe_url(url),
     )
 
@@ -241,7 +241,9 @@ def dlq_replay(
     ] = None,
     nats_url: NatsOption = None,
     dlq_stream: DlqStreamOption = "TRACEHOUND_DLQ",
-    limit: Annotated[int, typer.Option("--limit", help="Replay at most this many.", min=1)] = 10_000,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Replay at most this many.", min=1)
+    ] = 10_000,
 ) -> None:
     """Publish dead letters back to their original subjects (after fixing the cause) and
     remove them from the dead-letter stream."""

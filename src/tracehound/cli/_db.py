@@ -66,7 +66,8 @@ def db_upgrade(
         )
     else:
         console.print(
-            f"[green]✓[/green] {escape(_safe_url(url))}: {before or 'empty'} → [bold]{after}[/bold]"
+            f"[green]✓[/green] {escape(_safe_url(url))}: {before or 'empty'} → [bold]{after}[/bold]",
+            soft_wrap=True,
         )
 
 
@@ -118,9 +119,10 @@ def _print_partitions(url: str) -> None:
             sizes = {
                 str(name): (int(rows), int(size))
                 for name, rows, size in conn.execute(
-                    "SELECT c.relname, GREATEST(c.reltuples, 0)::bigint,"
+                    "SELECT c.relname, GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0)),"
                     " pg_total_relation_size(c.oid) FROM pg_class c"
                     " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid"
                     " WHERE n.nspname = 'tracehound_partitions' AND c.relkind = 'r'"
                 )
             }

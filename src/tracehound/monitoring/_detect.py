@@ -40,7 +40,7 @@ from sqlalchemy import Engine, Integer, case, literal
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..store._schema import spans as S
-from ._histogram import LATENCY_EDGES, bin_bounds, quantile
+from ._histogram import LATENCY_EDGES, count_above, quantile
 from ._query import Agg, Frame, fetch, merged
 from ._stats import (
     MAD_SCALE,
@@ -58,8 +58,8 @@ __all__ = [
     "MetricSpec",
     "binomial_tail_z",
     "detect",
-    "poisson_tail_z",
     "detect_in_frame",
+    "poisson_tail_z",
 ]
 
 _NORMAL: Final = NormalDist()
@@ -101,9 +101,7 @@ def _specs() -> tuple[MetricSpec, ...]:
         out.append(
             MetricSpec("latency_p50", series, scope, "value", "median latency", "ms", 0.3, 5)
         )
-        out.append(
-            MetricSpec("latency_p95", series, scope, "value", "p95 latency", "ms", 0.3, 20)
-        )
+        out.append(MetricSpec("latency_p95", series, scope, "value", "p95 latency", "ms", 0.3, 20))
         if scope != "tool":
             llm = "agent_llm" if scope == "agent" else series
             out.append(
@@ -147,70 +145,75 @@ class DetectionSettings:
 # -- small helpers ----------------------------------------------------------------------------
 
 
-def binomial_tail_z(k: float, n: float, p: float, *, upper: bool) -> float:
-    """How unusual ``k`` events in ``n`` trials are at rate ``p``, as a z-score (positive
-    when unusual in the asked direction): an exact binomial tail for up to 3000 trials, a
-    continuity-corrected normal approximation above."""
-    n_i = int(round(n))
-    k_i = int(round(k))
-    if n_i <= 0:
-        return 0.0
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    if n_i > 3000:
-        mean = n_i * p
-        sd = math.sqrt(n_i * p * (1 - p))
-        diff = (k_i - mean) if upper else (mean - k_i)
-        return max(-_MAX_SCORE, min(_MAX_SCORE, (diff - 0.5) / sd))
-    lp, lq = math.log(p), math.log1p(-p)
-    lg_n = math.lgamma(n_i + 1)
-    rng: Iterable[int] = range(k_i, n_i + 1) if upper else range(0, k_i + 1)
-    logs = [lg_n - math.lgamma(j + 1) - math.lgamma(n_i - j + 1) + j * lp + (n_i - j) * lq for j in rng]
-    if not logs:
-        return -_MAX_SCORE
-    top = max(logs)
-    tail = math.exp(top) * sum(math.exp(v - top) for v in logs)
+def _z_of_tail(tail: float) -> float:
     if tail >= 1.0:
         return -_MAX_SCORE
     if tail <= 1e-300:
         return _MAX_SCORE
     return max(-_MAX_SCORE, min(_MAX_SCORE, -_NORMAL.inv_cdf(tail)))
+
+
+def _tail_sum(log_first: float, ratio: Callable[[int], float], start: int, stop: int) -> float:
+    """exp(log_first) * (1 + r(start) + r(start)·r(start±1) + …): a tail of a discrete
+    distribution summed from its first term by the ratio of consecutive terms, stopping when
+    the terms no longer matter."""
+    total = term = 1.0
+    j = start
+    step = 1 if stop >= start else -1
+    while j != stop:
+        term *= ratio(j)
+        total += term
+        if term < total * 1e-17:
+            break
+        j += step
+    return math.exp(log_first) * total
+
+
+def binomial_tail_z(k: float, n: float, p: float, *, upper: bool) -> float:
+    """How unusual ``k`` events in ``n`` trials are at rate ``p``, as a z-score (positive
+    when unusual in the asked direction), from the exact binomial tail."""
+    n_i = round(n)
+    k_i = min(max(round(k), 0), max(n_i, 0))
+    if n_i <= 0:
+        return 0.0
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    q = 1.0 - p
+    mean = n_i * p
+    if (k_i <= mean) if upper else (k_i >= mean):
+        # not in the asked tail: a normal approximation of a non-positive score will do
+        diff = (k_i - mean) if upper else (mean - k_i)
+        return diff / math.sqrt(mean * q)
+    log_first = (
+        math.lgamma(n_i + 1)
+        - math.lgamma(k_i + 1)
+        - math.lgamma(n_i - k_i + 1)
+        + k_i * math.log(p)
+        + (n_i - k_i) * math.log(q)
+    )
+    if upper:
+        # P(X >= k): terms k, k+1, …, n; pmf(j+1)/pmf(j) = (n-j)/(j+1) · p/q
+        tail = _tail_sum(log_first, lambda j: (n_i - j) / (j + 1) * p / q, k_i, n_i)
+    else:
+        # P(X <= k): terms k, k-1, …, 0; pmf(j-1)/pmf(j) = j/(n-j+1) · q/p
+        tail = _tail_sum(log_first, lambda j: j / (n_i - j + 1) * q / p, k_i, 0)
+    return _z_of_tail(tail)
 
 
 def poisson_tail_z(x: float, lam: float, *, upper: bool) -> float:
     """How unusual a count ``x`` is for a Poisson mean ``lam``, as a z-score (positive when
-    unusual in the asked direction): exact tails up to a mean of 2000, normal above."""
-    k = int(round(x))
+    unusual in the asked direction), from the exact Poisson tail."""
+    k = max(round(x), 0)
     if lam <= 0:
         return _MAX_SCORE if (upper and k > 0) else -_MAX_SCORE
-    if lam > 2000:
-        diff = (k - lam) if upper else (lam - k)
-        return max(-_MAX_SCORE, min(_MAX_SCORE, (diff - 0.5) / math.sqrt(lam)))
-    log_lam = math.log(lam)
-
-    def log_pmf(j: int) -> float:
-        return j * log_lam - lam - math.lgamma(j + 1)
-
+    if (k <= lam) if upper else (k >= lam):
+        return ((k - lam) if upper else (lam - k)) / math.sqrt(lam)
+    log_first = k * math.log(lam) - lam - math.lgamma(k + 1)
     if upper:
-        if k <= 0:
-            return -_MAX_SCORE
-        # P(X >= k): sum the pmf from k until it is negligible
-        logs = []
-        j = k
-        while True:
-            v = log_pmf(j)
-            logs.append(v)
-            if j > lam and v < logs[0] - 40:
-                break
-            j += 1
+        # P(X >= k): pmf(j+1)/pmf(j) = lam/(j+1); the series is unbounded, cap it generously
+        tail = _tail_sum(log_first, lambda j: lam / (j + 1), k, k + 10 * int(lam + 50))
     else:
-        logs = [log_pmf(j) for j in range(0, k + 1)]
-    top = max(logs)
-    tail = math.exp(top) * sum(math.exp(v - top) for v in logs)
-    if tail >= 1.0:
-        return -_MAX_SCORE
-    if tail <= 1e-300:
-        return _MAX_SCORE
-    return max(-_MAX_SCORE, min(_MAX_SCORE, -_NORMAL.inv_cdf(tail)))
+        tail = _tail_sum(log_first, lambda j: j / lam, k, 0)
+    return _z_of_tail(tail)
 
 
 def _value(spec: MetricSpec, agg: Agg, min_samples: int | None = None) -> tuple[float, int] | None:
@@ -345,9 +348,7 @@ def _fit(
             by_slot.setdefault(ctx.slot(b), []).append(v)
         profile: dict[int, float] = {}
         for slot in range(nslots):
-            pooled = [
-                v for d in (-1, 0, 1) for v in by_slot.get((slot + d) % nslots, ())
-            ]
+            pooled = [v for d in (-1, 0, 1) for v in by_slot.get((slot + d) % nslots, ())]
             if len(by_slot.get(slot, ())) >= settings.seasonal_min_points:
                 profile[slot] = _trimmed_mean(pooled) if count else median(pooled)
         if len(profile) >= 0.75 * nslots:
@@ -663,16 +664,7 @@ _SLOT_SAMPLES: Final = {"latency_p50": 30, "latency_p95": 100}
 
 
 def _above(hist: dict[int, int], threshold: float) -> float:
-    """How many values of a latency histogram exceed ``threshold`` (the bin holding the
-    threshold contributes the share of its log-width above it)."""
-    total = 0.0
-    for index, c in hist.items():
-        lo, hi = bin_bounds(index, LATENCY_EDGES)
-        if lo >= threshold:
-            total += c
-        elif hi > threshold:
-            total += c * math.log(hi / threshold) / math.log(hi / lo)
-    return total
+    return count_above(hist, threshold, LATENCY_EDGES)
 
 
 def _bucketed_quantile(
@@ -914,10 +906,11 @@ def detect_in_frame(
     metrics: Sequence[str] | None = None,
     scopes: Sequence[str] | None = None,
 ) -> list[Anomaly]:
-    """Anomalies in an already fetched frame (group 1 = window, 0 = baseline)."""
+    """Anomalies in an already fetched frame: group 1 is the window and 0 the baseline, or,
+    for a frame fetched without groups, the buckets from the window's first on."""
     bucket_s = frame.bucket_s or 3600
     first = int(window_start.timestamp()) // bucket_s * bucket_s
-    window_buckets = list(range(first, int(math.ceil(window_end.timestamp())), bucket_s))
+    window_buckets = list(range(first, math.ceil(window_end.timestamp()), bucket_s))
     ctx = _Context(
         bucket_s,
         window_start,
@@ -934,11 +927,16 @@ def detect_in_frame(
         if (metrics is None or m.name in metrics) and (scopes is None or m.scope in scopes)
     ]
     found: list[Anomaly] = []
+    lowest = int(baseline_start.timestamp()) // bucket_s * bucket_s
+    highest = window_end.timestamp()
     for (series, target), cells in frame.series.items():
         base: dict[int, Agg] = {}
         win: dict[int, Agg] = {}
         for (b, g), a in cells.items():
-            (win if g == 1 else base)[b] = a
+            if b < lowest or b >= highest:
+                continue
+            in_window = g == 1 if frame.grouped else b >= first
+            (win if in_window else base)[b] = a
         if not win and not base:
             continue
         base_pool: Agg | None = None
@@ -990,12 +988,14 @@ def detect(
     metrics: Sequence[str] | None = None,
     scopes: Sequence[str] | None = None,
     where: Sequence[ColumnElement[bool]] = (),
+    capture: Callable[[Frame, datetime], None] | None = None,
 ) -> list[Anomaly]:
     """Detect anomalies in the store behind ``engine``.
 
     The evaluation window is ``[since, until)`` when ``since`` is given, else the last
     ``window`` before ``now`` (aligned down to the bucket grid); the baseline is the
-    ``baseline`` before the window's start.
+    ``baseline`` before the window's start. ``capture(frame, window_start)`` receives the
+    aggregates read (health checks reuse them).
     """
     settings = settings or DetectionSettings()
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -1015,10 +1015,15 @@ def detect(
     ]
     if project is not None:
         filters.append(S.c.project == project)
-    one = literal(1, Integer(), literal_execute=True)
-    zero = literal(0, Integer(), literal_execute=True)
-    group = case((S.c.start_time >= window_start, one), else_=zero)
+    group: ColumnElement[int] | None = None
+    if since is not None and int(window_start.timestamp()) % bucket_s:
+        # a window off the bucket grid: its first bucket is split in SQL
+        one = literal(1, Integer(), literal_execute=True)
+        zero = literal(0, Integer(), literal_execute=True)
+        group = case((S.c.start_time >= window_start, one), else_=zero)
     frame = fetch(engine, filters, group=group, bucket_s=bucket_s)
+    if capture is not None:
+        capture(frame, window_start)
     return detect_in_frame(
         frame,
         window_start=window_start,

@@ -16,9 +16,16 @@ from typing import Any, Final
 from sqlalchemy import Integer, case, literal
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["COST_EDGES", "LATENCY_EDGES", "bin_bounds", "bin_expression", "quantile"]
+__all__ = [
+    "COST_EDGES",
+    "LATENCY_EDGES",
+    "bin_bounds",
+    "bin_expression",
+    "count_above",
+    "quantile",
+]
 
-_STEP: Final = 2 ** 0.25
+_STEP: Final = 2**0.25
 
 
 def _edges(low: float, high: float) -> tuple[float, ...]:
@@ -75,3 +82,16 @@ def quantile(hist: Mapping[int, int], q: float, edges: Sequence[float]) -> float
         seen += count
     lo, hi = bin_bounds(max(hist), edges)
     return float(hi)
+
+
+def count_above(hist: Mapping[int, int], threshold: float, edges: Sequence[float]) -> float:
+    """How many values of a histogram exceed ``threshold`` (the bin holding the threshold
+    contributes the share of its log-width above it)."""
+    total = 0.0
+    for index, c in hist.items():
+        lo, hi = bin_bounds(index, edges)
+        if lo >= threshold:
+            total += c
+        elif hi > threshold:
+            total += c * math.log(hi / threshold) / math.log(hi / lo)
+    return total

@@ -122,6 +122,8 @@ class Frame:
 
     bucket_s: int | None
     series: dict[SeriesKey, dict[Cell, Agg]] = field(default_factory=dict)
+    grouped: bool = True
+    """False when no SQL group was computed (every cell has group 0)."""
 
     def cells(self, key: SeriesKey) -> dict[Cell, Agg]:
         return self.series.get(key, {})
@@ -146,8 +148,6 @@ def _targets(kind: str, agent: str | None, other: str | None) -> list[SeriesKey]
     if kind == "tool" and other:
         return [("tool", other)]
     return []
-
-
 
 
 def fetch(
@@ -200,7 +200,15 @@ def fetch(
             )
             .subquery("mon")
         )
-        keys = [inner.c.kind, inner.c.agent, inner.c.other, inner.c.bucket, inner.c.grp, inner.c.bin]
+        # integers first: the sort behind GROUP BY then mostly compares integers
+        keys = [
+            inner.c.bucket,
+            inner.c.bin,
+            inner.c.grp,
+            inner.c.kind,
+            inner.c.agent,
+            inner.c.other,
+        ]
         return select(
             *keys,
             func.count().label("n"),
@@ -215,9 +223,7 @@ def fetch(
         ).group_by(*keys)
 
     groups = [[k for k in kinds if k == "agent"], [k for k in kinds if k != "agent"]]
-    statements: list[tuple[str, Any]] = [
-        ("lat", statement(g, lat_bin)) for g in groups if g
-    ]
+    statements: list[tuple[str, Any]] = [("lat", statement(g, lat_bin)) for g in groups if g]
     if cost_hist and "llm" in kinds:
         statements.append(
             (
@@ -241,7 +247,7 @@ def fetch(
             results = list(pool.map(run, statements))
 
     width = bucket_s or 0
-    frame = Frame(bucket_s)
+    frame = Frame(bucket_s, grouped=group is not None)
     series = frame.series
     for what, rows in results:
         counts = what == "lat"

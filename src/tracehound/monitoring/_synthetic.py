@@ -74,7 +74,9 @@ DEFAULT_AGENTS: Final = (
     AgentProfile("researcher", 18, 0.04, 0.25, 4200, 0.5, "gpt-4o", "web_search", 2400, 0.8, 0.05),
     AgentProfile("writer", 14, 0.03, 0.15, 6500, 0.45, "claude-3-5-sonnet", "write_file", 3200),
     AgentProfile("critic", 12, 0.02, 0.3, 2100, 0.4, "gpt-4o", "read_file", 1500, 0.3),
-    AgentProfile("coder", 8, 0.06, 0.35, 8800, 0.6, "claude-3-5-sonnet", "run_code", 4100, 0.7, 0.08),
+    AgentProfile(
+        "coder", 8, 0.06, 0.35, 8800, 0.6, "claude-3-5-sonnet", "run_code", 4100, 0.7, 0.08
+    ),
     AgentProfile("publisher", 6, 0.05, 0.2, 1500, 0.4, "gpt-4o-mini", "publish_post", 700, 0.9),
 )
 
@@ -370,7 +372,9 @@ def random_injections(
         if kind == "error_rate":
             mag = ag.error_rate + (rnd.uniform(0.06, 0.12) if subtle else rnd.uniform(0.15, 0.4))
         elif kind == "skip_rate":
-            mag = min(0.95, ag.skip_rate + (rnd.uniform(0.12, 0.2) if subtle else rnd.uniform(0.3, 0.5)))
+            mag = min(
+                0.95, ag.skip_rate + (rnd.uniform(0.12, 0.2) if subtle else rnd.uniform(0.3, 0.5))
+            )
         elif kind == "tool_failure":
             mag = ag.tool_failure + (rnd.uniform(0.08, 0.15) if subtle else rnd.uniform(0.25, 0.5))
         elif kind == "volume":

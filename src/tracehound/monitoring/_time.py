@@ -47,9 +47,7 @@ def as_utc(value: datetime) -> datetime:
 
 def to_ns(value: datetime) -> int:
     v = as_utc(value)
-    return (
-        (v - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) * 1000
-    )
+    return (v - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) * 1000
 
 
 def parse_time(value: str | datetime | int, *, now: datetime | None = None) -> datetime:

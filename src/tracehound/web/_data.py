@@ -129,7 +129,7 @@ def _nice_width_ms(extent_ms: float, buckets: int) -> int:
     for step in _NICE_MS:
         if step >= raw:
             return step
-    return int(math.ceil(raw / _NICE_MS[-1])) * _NICE_MS[-1]
+    return math.ceil(raw / _NICE_MS[-1]) * _NICE_MS[-1]
 
 
 def _normalize_message(text: str) -> str:
@@ -156,7 +156,6 @@ class WebData:
         self.dialect: str = engine.dialect.name
         self._lock = threading.Lock()
         self._analyzers: dict[str, tuple[float, Any]] = {}
-        self._signatures: dict[str | None, tuple[float, dict[str, Any]]] = {}
 
     # -- plumbing ----------------------------------------------------------------------------
     def _rows(self, stmt: Any) -> list[RowMapping]:
@@ -196,9 +195,7 @@ class WebData:
     def _span_scope(self, scope: Scope, *extra: ColumnElement[bool]) -> list[ColumnElement[bool]]:
         return [*self._project(S, scope), *self._range(S.c.start_time, scope), *extra]
 
-    def _event_scope(
-        self, scope: Scope, *extra: ColumnElement[bool]
-    ) -> list[ColumnElement[bool]]:
+    def _event_scope(self, scope: Scope, *extra: ColumnElement[bool]) -> list[ColumnElement[bool]]:
         return [*self._project(E, scope), *self._range(E.c.timestamp, scope), *extra]
 
     def _axis(
@@ -206,7 +203,9 @@ class WebData:
     ) -> dict[str, Any] | None:
         """The time axis of a chart: the data's extent inside the range, cut into nicely
         sized buckets (so a burst of one second is not one bar in a 24 h chart)."""
-        rows = self._rows(select(func.min(column).label("lo"), func.max(column).label("hi")).where(*where))
+        rows = self._rows(
+            select(func.min(column).label("lo"), func.max(column).label("hi")).where(*where)
+        )
         if not rows or rows[0]["lo"] is None:
             return None
         lo = _dt_ms(rows[0]["lo"])
@@ -260,9 +259,9 @@ class WebData:
         kinds = self._rows(select(S.c.kind).where(*where).distinct())
         statuses = self._rows(select(S.c.status).where(*where).distinct())
         bounds = self._rows(
-            select(func.min(S.c.start_time).label("lo"), func.max(S.c.start_time).label("hi")).where(
-                *where
-            )
+            select(
+                func.min(S.c.start_time).label("lo"), func.max(S.c.start_time).label("hi")
+            ).where(*where)
         )
         sessions = self._rows(
             select(SESSIONS.c.id, SESSIONS.c.started_at, SESSIONS.c.last_seen_at)
@@ -325,7 +324,10 @@ class WebData:
         pct = self._percentiles(S.c.duration_ms, None, [*where, finished]).get(0, {})
         ok = int(totals["ok"] or 0)
         bad = int(totals["bad"] or 0)
-        axis = self._axis(where, S.c.start_time, buckets)
+        # one time axis for executions and LLM calls (either may be missing, e.g. OTLP data)
+        axis = self._axis(
+            self._span_scope(scope, S.c.kind.in_(("agent", "llm"))), S.c.start_time, buckets
+        )
         series: list[dict[str, Any]] = []
         if axis is not None:
             b = self._bucket(S.c.start_time, axis["start_ms"], axis["width_ms"]).label("b")
@@ -377,7 +379,9 @@ class WebData:
                         "failed": int(r["bad"] or 0) if r else 0,
                         "skipped": int(r["skip"] or 0) if r else 0,
                         "other": n
-                        - (int(r["ok"] or 0) + int(r["bad"] or 0) + int(r["skip"] or 0) if r else 0),
+                        - (
+                            int(r["ok"] or 0) + int(r["bad"] or 0) + int(r["skip"] or 0) if r else 0
+                        ),
                         "p50_ms": p.get(50),
                         "p95_ms": p.get(95),
                         "llm_calls": int(c["n"]) if c else 0,
@@ -523,7 +527,8 @@ class WebData:
         page_size: int = 50,
     ) -> dict[str, Any]:
         """One page of spans (newest first) matching the filters, with the total count.
-        ``kind="root"``: traces (root spans); ``status="error"``: failed or timed out."""
+        ``kind="root"``: traces (root spans), ``"all"``: any kind; ``status="error"``: failed
+        or timed out."""
         where = self._span_scope(scope)
         if agent:
             where.append(S.c.agent_name == agent)
@@ -533,7 +538,7 @@ class WebData:
             where.append(S.c.status == status)
         if kind == "root":
             where.append(S.c.parent_id.is_(None))
-        elif kind:
+        elif kind and kind != "all":
             where.append(S.c.kind == kind)
         if session_id:
             where.append(S.c.session_id == session_id)
@@ -603,14 +608,18 @@ class WebData:
                     "conversation_id": r["conversation_id"],
                     "error_type": r["error_type"],
                     "message": _short(
-                        r["error_message"] or (r["status_message"] if failed or r["status"] == "skipped" else None),
+                        r["error_message"]
+                        or (r["status_message"] if failed or r["status"] == "skipped" else None),
                         200,
                     ),
                     "model": r["model"],
                     "total_tokens": r["total_tokens"],
                     "total_cost": _round(r["total_cost"], 6),
                     "unpriced": r["kind"] == "llm"
-                    and (r["cost_source"] == "unknown" or (r["total_cost"] is None and r["model"] is not None)),
+                    and (
+                        r["cost_source"] == "unknown"
+                        or (r["total_cost"] is None and r["model"] is not None)
+                    ),
                 }
             )
         roots = [i["trace_id"] for i in items if i["parent_id"] is None]
@@ -661,7 +670,10 @@ class WebData:
         with self.engine.connect() as conn:
             rows = list(
                 conn.execute(
-                    select(*cols).where(*where).order_by(S.c.start_time, S.c.id).limit(TRACE_MAX_SPANS)
+                    select(*cols)
+                    .where(*where)
+                    .order_by(S.c.start_time, S.c.id)
+                    .limit(TRACE_MAX_SPANS)
                 )
             )
             ev_rows = list(
@@ -721,7 +733,9 @@ class WebData:
                     r[3],
                     r[4],
                     round((st - t0) / _NS_PER_MS, 3),
-                    _round(r[7]) if r[7] is not None else (None if en is None else round((en - st) / _NS_PER_MS, 3)),
+                    _round(r[7])
+                    if r[7] is not None
+                    else (None if en is None else round((en - st) / _NS_PER_MS, 3)),
                     r[8],
                     r[9],
                     r[10],
@@ -785,13 +799,24 @@ class WebData:
                 "open",
             ],
             "spans": span_rows,
-            "event_fields": ["id", "span_id", "type", "name", "level", "offset_ms", "agent_name", "message"],
+            "event_fields": [
+                "id",
+                "span_id",
+                "type",
+                "name",
+                "level",
+                "offset_ms",
+                "agent_name",
+                "message",
+            ],
             "events": events,
             "call_chain": chain,
         }
 
     @staticmethod
-    def _call_chain(rows: Sequence[Any], attrs: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def _call_chain(
+        rows: Sequence[Any], attrs: Mapping[str, Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
         parent = {r[0]: r[1] for r in rows}
         by_id = {r[0]: r for r in rows}
         out = []
@@ -847,7 +872,7 @@ class WebData:
             .order_by(E.c.timestamp)
             .limit(500)
         )
-        out: dict[str, Any] = {k: r[k] for k in r.keys() if k not in ("start_time", "end_time")}
+        out: dict[str, Any] = {k: r[k] for k in r if k not in ("start_time", "end_time")}
         out["start_ms"] = _dt_ms(r["start_time"])
         out["end_ms"] = _dt_ms(r["end_time"])
         out["unpriced"] = r["kind"] == "llm" and (
@@ -873,7 +898,7 @@ class WebData:
         if not rows:
             raise NotFound(f"no event {event_id!r}")
         e = rows[0]
-        out = {k: e[k] for k in e.keys() if k != "timestamp"}
+        out = {k: e[k] for k in e if k != "timestamp"}
         out["time_ms"] = _dt_ms(e["timestamp"])
         return out
 
@@ -918,7 +943,9 @@ class WebData:
             .group_by(S.c.agent_name, S.c.error_type)
             .order_by(func.count().desc())
         ):
-            errs[r["agent_name"]].append({"error_type": r["error_type"] or "timeout", "count": int(r["n"])})
+            errs[r["agent_name"]].append(
+                {"error_type": r["error_type"] or "timeout", "count": int(r["n"])}
+            )
         axis = self._axis(where, S.c.start_time, buckets)
         series: dict[str, list[int]] = {}
         fails: dict[str, list[int]] = {}
@@ -1064,7 +1091,9 @@ class WebData:
             if traces:
                 for e in self._rows(
                     select(E.c.data)
-                    .where(E.c.trace_id.in_(traces), E.c.type == "decision", *self._project(E, scope))
+                    .where(
+                        E.c.trace_id.in_(traces), E.c.type == "decision", *self._project(E, scope)
+                    )
                     .limit(200)
                 ):
                     t = _num((e["data"] or {}).get("threshold"))
@@ -1126,7 +1155,9 @@ class WebData:
         reported_spans: set[Any] = set()
         for r in ev:
             d = r["data"] or {}
-            etype = _short_type(d.get("error_type")) or (r["name"] if r["type"] == "error" else None)
+            etype = _short_type(d.get("error_type")) or (
+                r["name"] if r["type"] == "error" else None
+            )
             reported.add((r["trace_id"], _short_type(d.get("error_type"))))
             if r["span_id"]:
                 reported_spans.add(r["span_id"])
@@ -1162,7 +1193,9 @@ class WebData:
                     "error_type": _short_type(r["error_type"]) or r["status"],
                     "level": "ERROR",
                     "what": f"{r['kind']} {r['name']} {r['status']}",
-                    "message": _short(r["error_message"] or r["status_message"] or r["status"], 500),
+                    "message": _short(
+                        r["error_message"] or r["status_message"] or r["status"], 500
+                    ),
                 }
             )
         items.sort(key=lambda i: (-(i["time_ms"] or 0.0), i["id"]))
@@ -1211,7 +1244,9 @@ class WebData:
             n = int((hi - start) // width) + 1
             counts: list[Counter[str]] = [Counter() for _ in range(n)]
             for i in items:
-                counts[int((i["time_ms"] - start) // width)][str(i["agent_name"] or "(no agent)")] += 1
+                counts[int((i["time_ms"] - start) // width)][
+                    str(i["agent_name"] or "(no agent)")
+                ] += 1
             series = [
                 {"t": start + k * width, "total": sum(c.values()), "by_agent": dict(c)}
                 for k, c in enumerate(counts)
@@ -1313,7 +1348,12 @@ class WebData:
                 "span_id": record.span_id,
                 "time_ms": ms(err_ns),
             }
-        return {"error": _jsonable(target), "chain": _jsonable(items), "method": method, "lookback_s": lookback_s}
+        return {
+            "error": _jsonable(target),
+            "chain": _jsonable(items),
+            "method": method,
+            "lookback_s": lookback_s,
+        }
 
     def _analyzer(self, session_id: str) -> Any:
         from ..analysis import LogAnalyzer, StoreSource
@@ -1332,7 +1372,9 @@ class WebData:
             self._analyzers[session_id] = (now, analyzer)
         return analyzer
 
-    def _fallback_chain(self, scope: Scope, record: Any, err_ns: int, limit: int) -> list[dict[str, Any]]:
+    def _fallback_chain(
+        self, scope: Scope, record: Any, err_ns: int, limit: int
+    ) -> list[dict[str, Any]]:
         if record.trace_id is None:
             return []
         spans_before = self._rows(
@@ -1368,7 +1410,9 @@ class WebData:
                     "name": r["name"],
                     "status": r["status"],
                     "agent": r["agent_name"],
-                    "message": r["error_message"] or r["status_message"] or f"{r['kind']} {r['name']}",
+                    "message": r["error_message"]
+                    or r["status_message"]
+                    or f"{r['kind']} {r['name']}",
                     "error_type": r["error_type"],
                     "trace_id": r["trace_id"],
                     "timestamp_ns": t,
@@ -1426,7 +1470,7 @@ class WebData:
             .where(*where)
             .group_by(S.c.provider, S.c.model, S.c.agent_name)
         )
-        combos = [
+        combos: list[dict[str, Any]] = [
             {
                 "provider": r["provider"] or "unknown",
                 "model": r["model"] or "unknown",
@@ -1562,7 +1606,10 @@ class WebData:
             select(E.c.agent_name, E.c.type, E.c.name, E.c.timestamp, E.c.data)
             .where(
                 *self._event_scope(
-                    scope, E.c.type.in_(("learning.reward", "learning.explore", "learning.step", "learning.update"))
+                    scope,
+                    E.c.type.in_(
+                        ("learning.reward", "learning.explore", "learning.step", "learning.update")
+                    ),
                 )
             )
             .order_by(E.c.timestamp)
@@ -1584,20 +1631,31 @@ class WebData:
             elif r["type"] == "learning.explore":
                 flag = d.get("exploration")
                 if isinstance(flag, bool):
-                    a["explore"].append([t, flag, _num(d.get("epsilon")), _short(d.get("action_selected"), 80)])
+                    a["explore"].append(
+                        [t, flag, _num(d.get("epsilon")), _short(d.get("action_selected"), 80)]
+                    )
             elif r["type"] == "learning.step":
-                metrics = d.get("metrics") if isinstance(d.get("metrics"), dict) else d
-                values: dict[str, float] = {}
+                nested = d.get("metrics")
+                metrics: Mapping[str, Any] = nested if isinstance(nested, dict) else d
+                point: dict[str, float] = {}
                 for k, v in metrics.items():
                     number = _num(v)
                     if number is not None and k not in ("step", "learning_rate", "epsilon"):
-                        values[str(k)] = number
-                a["metrics"].update(values)
-                a["steps"].append([t, _num(d.get("step")), values])
+                        point[str(k)] = number
+                a["metrics"].update(point)
+                a["steps"].append([t, _num(d.get("step")), point])
             else:
-                if d.get("event_type") == "convergence" or r["name"] == "convergence" or "converged" in d:
+                if (
+                    d.get("event_type") == "convergence"
+                    or r["name"] == "convergence"
+                    or "converged" in d
+                ):
                     a["signals"].append(
-                        {"t": t, "metric": _short(d.get("metric"), 80), "converged": bool(d.get("converged"))}
+                        {
+                            "t": t,
+                            "metric": _short(d.get("metric"), 80),
+                            "converged": bool(d.get("converged")),
+                        }
                     )
         out = []
         for name, a in sorted(agents.items()):
@@ -1611,7 +1669,10 @@ class WebData:
             explore = a["explore"]
             explored = sum(1 for x in explore if x[1])
             metric_names = sorted(a["metrics"])
-            conv = {m: _convergence([s[2].get(m) for s in a["steps"] if s[2].get(m) is not None]) for m in metric_names}
+            conv = {
+                m: _convergence([s[2].get(m) for s in a["steps"] if s[2].get(m) is not None])
+                for m in metric_names
+            }
             reward_conv = _convergence(values)
             out.append(
                 {
@@ -1619,14 +1680,18 @@ class WebData:
                     "rewards": rewards,
                     "reward_count": len(values),
                     "total_reward": _round(math.fsum(values), 6) if values else 0.0,
-                    "average_reward": _round(math.fsum(values) / len(values), 6) if values else None,
+                    "average_reward": _round(math.fsum(values) / len(values), 6)
+                    if values
+                    else None,
                     "reward_trend": _trend(values),
                     "reward_convergence": reward_conv,
                     "explore": explore,
                     "exploration_count": explored,
                     "exploitation_count": len(explore) - explored,
                     "exploration_rate": _round(explored / len(explore), 4) if explore else None,
-                    "latest_epsilon": next((x[2] for x in reversed(explore) if x[2] is not None), None),
+                    "latest_epsilon": next(
+                        (x[2] for x in reversed(explore) if x[2] is not None), None
+                    ),
                     "steps": a["steps"],
                     "metrics": metric_names,
                     "convergence": conv,
@@ -1679,7 +1744,9 @@ class WebData:
                         "origin": _text(d, ("origin_agent", "content_owner", "owner", "author")),
                         "platform": _short(d.get("platform"), 80),
                         "trace_id": r["trace_id"],
-                        "nodes": {root: {"id": root, "parent": None, "actor": None, "depth": 0, "t": t_ms}},
+                        "nodes": {
+                            root: {"id": root, "parent": None, "actor": None, "depth": 0, "t": t_ms}
+                        },
                         "first_ms": t_ms,
                         "last_ms": t_ms,
                     },
@@ -1687,9 +1754,21 @@ class WebData:
                 c["last_ms"] = t_ms
                 nodes = c["nodes"]
                 if parent not in nodes:
-                    nodes[parent] = {"id": parent, "parent": root if parent != root else None, "actor": None, "depth": max(depth - 1, 1), "t": t_ms}
+                    nodes[parent] = {
+                        "id": parent,
+                        "parent": root if parent != root else None,
+                        "actor": None,
+                        "depth": max(depth - 1, 1),
+                        "t": t_ms,
+                    }
                 if node not in nodes and len(nodes) < 2000:
-                    nodes[node] = {"id": node, "parent": parent, "actor": actor, "depth": depth, "t": t_ms}
+                    nodes[node] = {
+                        "id": node,
+                        "parent": parent,
+                        "actor": actor,
+                        "depth": depth,
+                        "t": t_ms,
+                    }
             else:
                 cid = d.get("content_id")
                 if isinstance(cid, str):
@@ -1728,28 +1807,6 @@ class WebData:
             "total_cascades": len(cascade_list),
         }
 
-    # -- change signal for live updates --------------------------------------------------------
-    def signature(self, scope: Scope, max_age_s: float = 1.0) -> dict[str, Any]:
-        """A cheap summary that changes when spans arrive (shared by every listener of a
-        project for ``max_age_s``)."""
-        now = time.monotonic()
-        with self._lock:
-            hit = self._signatures.get(scope.project)
-            if hit is not None and now - hit[0] < max_age_s:
-                return hit[1]
-        where = self._project(S, scope)
-        r = self._rows(
-            select(
-                func.count().label("n"),
-                func.max(S.c.start_time).label("last"),
-                func.sum(case((S.c.end_time.is_(None), 1), else_=0)).label("open"),
-            ).where(*where)
-        )[0]
-        sig = {"spans": int(r["n"] or 0), "last_ms": _dt_ms(r["last"]), "open": int(r["open"] or 0)}
-        with self._lock:
-            self._signatures[scope.project] = (now, sig)
-        return sig
-
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -1774,11 +1831,19 @@ def _cascade_step(
     content = str(cid)
     actor = _text(d, ("actor_id", "source_agent", "resharer", "agent")) or agent
     depth_value = d.get("depth")
-    depth = int(depth_value) if isinstance(depth_value, int) and not isinstance(depth_value, bool) else 1
+    depth = (
+        int(depth_value)
+        if isinstance(depth_value, int) and not isinstance(depth_value, bool)
+        else 1
+    )
     parent_content = d.get("parent_content_id")
     if isinstance(parent_content, str | int) and not isinstance(parent_content, bool):
         root = d.get("cascade_root")
-        root_id = str(root) if isinstance(root, str | int) and not isinstance(root, bool) else str(parent_content)
+        root_id = (
+            str(root)
+            if isinstance(root, str | int) and not isinstance(root, bool)
+            else str(parent_content)
+        )
         return root_id, content, str(parent_content), actor, max(depth, 1)
     # agent convention: nodes are resharers of one piece of content
     origin = _text(d, ("origin_agent", "content_owner", "owner"))
@@ -1800,7 +1865,12 @@ def _trend(values: Sequence[float]) -> dict[str, Any]:
         direction = "stable"
     else:
         direction = "improving" if change > 0 else "declining"
-    return {"direction": direction, "change": _round(change, 6), "first_half": _round(first, 6), "second_half": _round(second, 6)}
+    return {
+        "direction": direction,
+        "change": _round(change, 6),
+        "first_half": _round(first, 6),
+        "second_half": _round(second, 6),
+    }
 
 
 def _convergence(values: Sequence[float], tolerance: float = 0.05) -> dict[str, Any]:

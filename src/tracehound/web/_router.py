@@ -37,7 +37,9 @@ _MEDIA_TYPES: Final = {
     ".ico": "image/x-icon",
     ".json": "application/json",
 }
-_STATIC_NAME: Final = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}){0,3}")
+_STATIC_NAME: Final = re.compile(
+    r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}){0,3}"
+)
 _CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -297,4 +299,6 @@ async def ui_interactions(
 
 def _check_id(value: str, field: str) -> None:
     if not value or len(value) > 800 or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ApiError(422, f"{field}: expected 1-800 characters, no control characters", field=field)
+        raise ApiError(
+            422, f"{field}: expected 1-800 characters, no control characters", field=field
+        )

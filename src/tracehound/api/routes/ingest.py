@@ -45,7 +45,7 @@ _PROTOBUF: Final = ("application/x-protobuf", "application/protobuf")
 _MAX_OTLP_SPANS: Final = 10_000
 _DEFAULT_SESSION: Final = "ingest"
 
-_WIRE_RECORD_SCHEMA: Final[dict[str, Any]] = {
+WIRE_RECORD_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
     "description": "A tracehound record in its wire form (see tracehound.model._codec): "
     '{"v": 1, "type": "span"|"event"|"metric", …fields}. Times are integer nanoseconds, '
@@ -55,7 +55,10 @@ _WIRE_RECORD_SCHEMA: Final[dict[str, Any]] = {
         "v": {"type": "integer", "enum": [1]},
         "type": {"type": "string", "enum": ["span", "event", "metric"]},
         "id": {"type": "string", "maxLength": 800},
-        "event_type": {"type": "string", "description": "An event's own type (action, decision, …)."},
+        "event_type": {
+            "type": "string",
+            "description": "An event's own type (action, decision, …).",
+        },
         "trace_id": {"type": "string", "maxLength": 800},
         "parent_id": {"type": "string", "maxLength": 800},
         "span_id": {"type": "string", "maxLength": 800},
@@ -76,13 +79,20 @@ _WIRE_RECORD_SCHEMA: Final[dict[str, Any]] = {
 
 
 def _ingest_body_schema() -> dict[str, Any]:
-    records = {"type": "array", "items": _WIRE_RECORD_SCHEMA, "maxItems": 1000}
+    # Items are documented as any JSON value on purpose: a record that is not a valid wire
+    # record (WIRE_RECORD_SCHEMA) is a per-record error in a 207 answer, not a refused request.
+    records = {
+        "type": "array",
+        "description": "At most 1000 wire records (413 beyond). Each should be a wire record: "
+        + WIRE_RECORD_SCHEMA["description"],
+        "items": {"description": "A wire record (see the WireRecord schema)."},
+    }
     return {
         "required": True,
         "content": {
             "application/json": {
                 "schema": {
-                    "oneOf": [
+                    "anyOf": [
                         records,
                         {
                             "type": "object",
@@ -90,7 +100,20 @@ def _ingest_body_schema() -> dict[str, Any]:
                             "properties": {"records": records},
                         },
                     ]
-                }
+                },
+                "example": [
+                    {
+                        "v": 1,
+                        "type": "span",
+                        "id": "4bf92f3577b34da6",
+                        "trace_id": "exec_abc123_1704067200",
+                        "kind": "agent",
+                        "name": "plan",
+                        "agent_name": "planner",
+                        "start_time": "2026-01-01T10:00:00Z",
+                        "end_time": "2026-01-01T10:00:05Z",
+                    }
+                ],
             }
         },
     }

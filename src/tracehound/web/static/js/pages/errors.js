@@ -47,34 +47,32 @@ export async function render(root, ctx) {
   const items = data.series.map((b) => ({ t: b.t, ...b.by_agent }));
   const chartBox = h("div", { class: "chart-box" });
   const width = items.length > 1 ? items[1].t - items[0].t : 1000;
+  root.appendChild(card("Errors over time, by agent", legend(series), chartBox));
   root.appendChild(
-    h(
-      "div",
-      { class: "grid-2" },
-      card("Errors over time, by agent", legend(series), chartBox),
-      card(
-        "Patterns",
-        table(
-          [
-            { label: "Count", class: "num", cell: (p) => f.num(p.count) },
-            { label: "Type", class: "nowrap", cell: (p) => h("span", { class: "err-type" }, (p.error_type || "error").split(".").pop()) },
-            { label: "Agent", cell: (p) => p.agent_name || "(no agent)" },
-            {
-              label: "Message",
-              cell: (p) =>
-                h(
-                  "div",
-                  null,
-                  h("span", { title: p.example_message || "" }, f.truncate(p.pattern, 90)),
-                  p.distinct_messages > 1 ? h("div", { class: "muted small" }, `${p.distinct_messages} message variants`) : null,
-                ),
-            },
-            { label: "Traces", class: "num", cell: (p) => f.num(p.traces) },
-            { label: "Last", class: "nowrap", cell: (p) => f.ago(p.last_ms) },
-          ],
-          data.patterns,
-          { testid: "patterns", onRow: (p) => choose(p.example_id) },
-        ),
+    card(
+      "Patterns — one error type in one agent; click one to trace it back",
+      table(
+        [
+          { label: "Count", class: "num", cell: (p) => f.num(p.count) },
+          { label: "Type", class: "nowrap", cell: (p) => h("span", { class: "err-type", title: p.error_type || "" }, (p.error_type || "error").split(".").pop()) },
+          { label: "Agent", cell: (p) => p.agent_name || "(no agent)" },
+          {
+            label: "Message",
+            cell: (p) =>
+              h(
+                "div",
+                null,
+                h("span", { title: p.example_message || "" }, f.truncate(p.pattern, 160)),
+                p.distinct_messages > 1 ? h("div", { class: "muted small" }, `${p.distinct_messages} message variants`) : null,
+              ),
+          },
+          { label: "Recorded as", cell: (p) => h("span", { class: "muted small" }, Object.keys(p.recorded_as).join(", ")) },
+          { label: "Traces", class: "num", cell: (p) => f.num(p.traces) },
+          { label: "First", class: "nowrap", cell: (p) => f.clock(p.first_ms) },
+          { label: "Last", class: "nowrap", cell: (p) => f.ago(p.last_ms) },
+        ],
+        data.patterns,
+        { testid: "patterns", onRow: (p) => choose(p.example_id) },
       ),
     ),
   );
@@ -102,6 +100,7 @@ export async function render(root, ctx) {
         xLabel: (i, it) => f.axisTime(it.t, width),
         title: (it) => f.datetime(it.t),
         yFormat: (v) => f.num(v),
+        height: 170,
       }),
     );
   }

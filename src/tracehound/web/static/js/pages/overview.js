@@ -51,8 +51,8 @@ function build(root, ctx, data) {
         sub: "model price unknown",
         tone: k.unpriced_calls ? "warn" : undefined,
       }),
-      kpi("Errors", f.num(k.failed + k.llm_failed), {
-        sub: `${f.num(k.error_events)} error events`,
+      kpi("Failed runs", f.num(k.failed), {
+        sub: `${f.num(k.llm_failed)} failed LLM calls · ${f.num(k.error_events)} error events`,
         tone: k.failed ? "bad" : "good",
       }),
     ),

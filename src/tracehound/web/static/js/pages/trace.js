@@ -235,6 +235,9 @@ class TraceView {
     this.flat = this.flatten();
     this.rowOf = new Map(this.flat.map((sp, i) => [sp.id, i]));
     this.spacer.style.height = this.flat.length * ROW_H + "px";
+    // as tall as the rows need, up to the window (a small trace leaves no empty box)
+    const room = Math.max(200, window.innerHeight - 250);
+    this.scroller.style.height = Math.min(room, this.flat.length * ROW_H + 2) + "px";
     this.scroller.dataset.rows = String(this.flat.length);
     this.draw();
   }
@@ -476,6 +479,13 @@ class TraceView {
       ["Session", d.session_id],
       ["Project", d.project],
     ].filter(([, v]) => v !== null && v !== undefined && v !== "");
+    if (d.kind !== "llm" && sp.children.length) {
+      const inside = llmInside(sp);
+      if (inside.calls) {
+        const calls = `${f.num(inside.calls)} call${inside.calls === 1 ? "" : "s"}`;
+        facts.push(["LLM inside", `${calls} · ${f.compact(inside.tokens)} tokens · ${f.money(inside.cost)}`]);
+      }
+    }
     out.push(h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", null, k), h("dd", null, v)])));
 
     const chain = this.data.call_chain.find((l) => l.child_id === d.id);
@@ -493,7 +503,7 @@ class TraceView {
             { class: "relevance" },
             score !== undefined && score !== null ? h("div", { class: "relevance-score" }, "score ", h("strong", null, Number(score).toFixed(2))) : null,
             attrs.should_respond !== undefined ? h("div", null, "should respond: ", String(attrs.should_respond)) : null,
-            h("p", null, attrs.relevance_reasoning || d.status_message || ""),
+            h("p", null, attrs.relevance_reasoning || (d.status === "skipped" ? d.status_message : "") || ""),
           ),
         ),
       );
@@ -602,6 +612,22 @@ class TraceView {
       response(d.output),
     );
   }
+}
+
+/** LLM calls, tokens and cost in a span's subtree. */
+function llmInside(sp) {
+  const out = { calls: 0, tokens: 0, cost: 0 };
+  const stack = [...sp.children];
+  while (stack.length) {
+    const c = stack.pop();
+    if (c.kind === "llm") {
+      out.calls++;
+      out.tokens += c.tokens || 0;
+      out.cost += c.cost || 0;
+    }
+    for (const g of c.children) stack.push(g);
+  }
+  return out;
 }
 
 function countBelow(sp) {
