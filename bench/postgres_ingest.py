@@ -293,6 +293,97 @@ SEED_QUERIES = {
 }
 
 
+# A prototype of the hourly rollup ``docs/storage-at-scale.md`` proposes: per project, hour,
+# kind, agent, status, provider and model, the counts and sums the seed 002 summary needs.
+# Closed hours come from it; the two partial hours at the edges of the range from the spans.
+ROLLUP_TABLE = """
+CREATE TABLE IF NOT EXISTS bench_rollup_hourly (
+    project text NOT NULL, hour timestamptz NOT NULL, kind text NOT NULL, agent_name text,
+    status text NOT NULL, provider text, model text, n bigint, dsum float8, dn bigint,
+    dmin float8, dmax float8, inp bigint, outp bigint, tot bigint, cost float8)
+"""
+ROLLUP_DELETE = "DELETE FROM bench_rollup_hourly WHERE hour >= %(lo)s AND hour < %(hi)s"
+ROLLUP_REFRESH = """
+INSERT INTO bench_rollup_hourly
+SELECT project, date_trunc('hour', start_time), kind, agent_name, status, provider, model,
+       count(*), sum(duration_ms), count(duration_ms), min(duration_ms), max(duration_ms),
+       sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(total_cost)
+FROM spans WHERE kind IN ('agent', 'llm') AND start_time >= %(lo)s AND start_time < %(hi)s
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+ROLLUP_SUMMARY = {
+    "agent": """
+SELECT agent_name, status, sum(n), sum(dsum), sum(dn), min(dmin), max(dmax) FROM (
+    SELECT agent_name, status, n, dsum, dn, dmin, dmax FROM bench_rollup_hourly
+    WHERE project = 'bench' AND kind = 'agent' AND hour >= %(h0)s AND hour < %(h1)s
+    UNION ALL
+    SELECT agent_name, status, count(*), sum(duration_ms), count(duration_ms),
+           min(duration_ms), max(duration_ms)
+    FROM spans WHERE project = 'bench' AND kind = 'agent'
+      AND ((start_time >= %(start)s AND start_time < %(h0)s)
+        OR (start_time >= %(h1)s AND start_time <= %(end)s))
+    GROUP BY 1, 2) x
+GROUP BY 1, 2""",
+    "llm": """
+SELECT provider, model, sum(n), sum(inp), sum(outp), sum(tot), sum(cost) FROM (
+    SELECT provider, model, n, inp, outp, tot, cost FROM bench_rollup_hourly
+    WHERE project = 'bench' AND kind = 'llm' AND hour >= %(h0)s AND hour < %(h1)s
+    UNION ALL
+    SELECT provider, model, count(*), sum(input_tokens), sum(output_tokens),
+           sum(total_tokens), sum(total_cost)
+    FROM spans WHERE project = 'bench' AND kind = 'llm'
+      AND ((start_time >= %(start)s AND start_time < %(h0)s)
+        OR (start_time >= %(h1)s AND start_time <= %(end)s))
+    GROUP BY 1, 2) x
+GROUP BY 1, 2""",
+}
+
+
+def bench_rollup(url: str, days: int, runs: int) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute(ROLLUP_TABLE)
+        conn.execute("TRUNCATE bench_rollup_hourly")
+        start = time.perf_counter()
+        with conn.transaction():
+            span = {"lo": hour - timedelta(days=days + 1), "hi": hour}
+            conn.execute(ROLLUP_DELETE, span)
+            conn.execute(ROLLUP_REFRESH, span)
+        build = time.perf_counter() - start
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS bench_rollup_kind_hour"
+            " ON bench_rollup_hourly (project, kind, hour)"
+        )
+        conn.execute("ANALYZE bench_rollup_hourly")
+        out[f"rollup: full build ({days} days)"] = (build, build)
+
+        def refresh() -> None:
+            with conn.transaction():
+                recent = {"lo": hour - timedelta(hours=2), "hi": hour}
+                conn.execute(ROLLUP_DELETE, recent)
+                conn.execute(ROLLUP_REFRESH, recent)
+
+        out["rollup: refresh of the last 2 hours"] = timeit(refresh, runs)
+        end = datetime.now(UTC)
+        begin = end - timedelta(days=30)
+        params = {
+            "start": begin,
+            "end": end,
+            "h0": begin.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1),
+            "h1": hour,
+        }
+
+        def summary() -> None:
+            for sql in ROLLUP_SUMMARY.values():
+                conn.execute(sql, params).fetchall()
+
+        out["summary from the rollup (30 days)"] = timeit(summary, runs)
+    return out
+
+
 def timeit(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
     fn()  # warm-up (plans, caches)
     times = []
@@ -384,8 +475,10 @@ def main(argv: list[str] | None = None) -> int:
                 took = generate(url, args.spans, args.days)
                 print(f"  done in {took:,.0f} s")
             print(f"\nQueries at {max(have, args.spans):,} spans (best / median of {args.runs}):")
-            for label, (best, median) in bench_queries(url, args.runs).items():
-                flag = "" if median < 1.0 else "   ← over 1 s"
+            timings = bench_queries(url, args.runs)
+            timings.update(bench_rollup(url, args.days, args.runs))
+            for label, (best, median) in timings.items():
+                flag = "" if median < 1.0 or "build" in label else "   ← over 1 s"
                 print(f"  {label:<42} {best * 1000:>8,.0f} ms / {median * 1000:>8,.0f} ms{flag}")
     finally:
         if not args.keep:

@@ -305,7 +305,7 @@ class JetStreamTransport:
                 with contextlib.suppress(Exception):
                     await nc.flush(timeout=2)
             with contextlib.suppress(Exception):
-                await nc.close()
+                await asyncio.wait_for(nc.close(), timeout=5.0)
 
     def _jetstream(self) -> JetStreamContext:
         if self._js is None:

@@ -38,6 +38,7 @@ from sqlalchemy import Engine, func, select
 from ..store._schema import events as E
 from ..store._schema import sessions as SESSIONS
 from ..store._schema import spans as S
+from ._compare import MONITOR_SESSION_PREFIX
 from ._types import Alert, Anomaly, HealthStatus, MonitorMetric, iso, to_jsonable
 
 __all__ = [
@@ -321,8 +322,10 @@ class WebhookSink:
 
 
 class TraceSink:
-    """Writes each alert as an ``alert`` event into the store (session
-    ``monitor_YYYYMMDD``), so it shows up in the trace next to what caused it."""
+    """Writes each alert as an ``alert`` event into the store. An alert about an agent is
+    put into the trace and session of that agent's most recent failing (else latest)
+    execution, so it shows up next to what caused it; other alerts go to the session
+    ``monitor_YYYYMMDD``."""
 
     name = "trace"
 
@@ -330,19 +333,44 @@ class TraceSink:
         self.engine = engine
         self.project = project
 
+    def _anchor(self, agent: str, project: str | None) -> tuple[str, str, str, str] | None:
+        """(trace id, span id, session id, project) of the agent's latest failing or else
+        latest execution."""
+        base = select(S.c.trace_id, S.c.id, S.c.session_id, S.c.project).where(
+            S.c.kind == "agent", S.c.agent_name == agent
+        )
+        if project is not None:
+            base = base.where(S.c.project == project)
+        with self.engine.connect() as conn:
+            for stmt in (
+                base.where(S.c.status.in_(("failed", "timeout"))),
+                base,
+            ):
+                row = conn.execute(stmt.order_by(S.c.start_time.desc()).limit(1)).first()
+                if row is not None:
+                    return (str(row[0]), str(row[1]), str(row[2]), str(row[3]))
+        return None
+
     def send(self, alert: Alert) -> None:
         from sqlalchemy.dialects import postgresql, sqlite
 
         when = alert.fired_at
-        session_id = "monitor_" + when.strftime("%Y%m%d")
-        project = alert.project or self.project or "default"
+        project = alert.project or self.project
         data = dict(alert.data)
         data.update({"key": alert.key, "rule": alert.rule, "severity": alert.severity})
         agent = data.get("agent") if isinstance(data.get("agent"), str) else None
+        anchor = self._anchor(agent, project) if agent else None
+        trace_id: str | None = None
+        span_id: str | None = None
+        if anchor is not None:
+            trace_id, span_id, session_id, project = anchor
+        else:
+            session_id = MONITOR_SESSION_PREFIX + when.strftime("%Y%m%d")
+        project = project or "default"
         row = {
             "id": alert.id,
-            "trace_id": data.get("trace_id"),
-            "span_id": None,
+            "trace_id": trace_id,
+            "span_id": span_id,
             "session_id": session_id,
             "project": project,
             "timestamp": when,

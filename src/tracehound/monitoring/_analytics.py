@@ -20,12 +20,12 @@ from sqlalchemy import Engine
 
 from ..store._schema import spans as S
 from ._compare import compare as _compare
-from ._compare import parse_cohort
+from ._compare import parse_cohort, session_start
 from ._detect import DetectionSettings, detect, detect_in_frame
 from ._patterns import build_patterns
 from ._query import Agg, Cell, Frame, SeriesKey, fetch
 from ._report import build_stats
-from ._time import parse_duration, parse_window
+from ._time import parse_duration, parse_time, parse_window
 from ._types import Anomaly, Cohort, Comparison
 
 __all__ = ["Analytics", "configured_store_url"]
@@ -212,6 +212,13 @@ class Analytics:
             if rt is not None and rt.enabled:
                 rt.flush(10.0)
 
+    def resolve_time(self, value: datetime | str, *, now: datetime | None = None) -> datetime:
+        """A point in time: a datetime, ISO text, ``now``, ``-6h``, or ``session:ID`` /
+        ``session:latest`` / ``session:previous`` (when that session started)."""
+        if isinstance(value, str) and value.startswith("session:"):
+            return session_start(self.engine, value.partition(":")[2] or "latest")
+        return parse_time(value, now=now)
+
     # -- synchronous API --------------------------------------------------------------------
     def anomalies(
         self,
@@ -263,10 +270,8 @@ class Analytics:
         settings = (
             self._settings if min_score is None else replace(self._settings, min_score=min_score)
         )
-        from ._time import parse_time
-
-        since_dt = parse_time(since, now=now) if since is not None else None
-        until_dt = parse_time(until, now=now) if until is not None else None
+        since_dt = self.resolve_time(since, now=now) if since is not None else None
+        until_dt = self.resolve_time(until, now=now) if until is not None else None
         bucket_s = max(1, int(width.total_seconds()))
         aligned = since_dt is None or int(since_dt.timestamp()) % bucket_s == 0
         if self._use_cache and aligned:

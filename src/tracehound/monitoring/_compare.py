@@ -34,9 +34,11 @@ from ._stats import (
 from ._time import parse_window
 from ._types import Cohort, Comparison, MetricChange
 
-__all__ = ["VERSION_KEYS", "compare", "parse_cohort"]
+__all__ = ["VERSION_KEYS", "compare", "parse_cohort", "session_start"]
 
 VERSION_KEYS: Final = ("version", "release")
+MONITOR_SESSION_PREFIX: Final = "monitor_"
+"""Sessions of the monitor's own alert events (skipped by ``session:latest``)."""
 _MIN_N: Final = 5
 _MIN_EFFECT: Final = {"rate": 0.02, "value": 0.10}
 
@@ -67,11 +69,14 @@ def _version(attributes: ColumnElement[Any], dialect: str) -> ColumnElement[str]
 
 
 def _resolve_session(engine: Engine, value: str) -> str:
+    """A session id, or the ``latest`` / ``previous`` session that recorded agents (not
+    the monitor's own)."""
     if value not in ("latest", "previous"):
         return value
     offset = 0 if value == "latest" else 1
     stmt = (
         select(SESSIONS.c.id)
+        .where(SESSIONS.c.id.not_like(MONITOR_SESSION_PREFIX + "%"))
         .order_by(SESSIONS.c.started_at.desc(), SESSIONS.c.id.desc())
         .offset(offset)
         .limit(1)
@@ -81,6 +86,16 @@ def _resolve_session(engine: Engine, value: str) -> str:
     if got is None:
         raise ValueError(f"no {value} session in the store")
     return str(got)
+
+
+def session_start(engine: Engine, value: str) -> datetime:
+    """When a session (an id, ``latest`` or ``previous``) started."""
+    sid = _resolve_session(engine, value)
+    with engine.connect() as conn:
+        got = conn.execute(select(SESSIONS.c.started_at).where(SESSIONS.c.id == sid)).scalar()
+    if not isinstance(got, datetime):
+        raise ValueError(f"no session {sid!r} in the store")
+    return got
 
 
 def cohort_condition(engine: Engine, cohort: Cohort) -> ColumnElement[bool]:

@@ -28,8 +28,8 @@ from ._types import (
 __all__ = ["DEFAULT_THRESHOLDS", "build_health", "pipeline_stats"]
 
 DEFAULT_THRESHOLDS: Final[dict[str, float]] = {
-    "error_rate": 0.25,
-    "min_executions": 5,
+    "error_rate": 0.5,
+    "min_executions": 10,
     "anomaly_score": 4.0,
     "queue_depth": 50_000,
     "dropped": 0,
@@ -37,7 +37,9 @@ DEFAULT_THRESHOLDS: Final[dict[str, float]] = {
 """Defaults of :attr:`Monitor.thresholds` (a value above its threshold is a breach).
 
 ``error_rate`` — share of failed executions (system and per agent) over the health window,
-judged when an agent ran at least ``min_executions`` times; ``anomaly_score`` — anomalies
+judged when an agent ran at least ``min_executions`` times (a hard ceiling: an agent whose
+behaviour *changes* is caught by anomaly detection against its own history, so the fixed
+threshold only needs to catch what is broken whatever its past); ``anomaly_score`` — anomalies
 from this score on make an agent degraded (critical ones: unhealthy); ``queue_depth`` and
 ``dropped`` — this process's pipeline. Optional: ``ingest_lag_s`` (seconds since the newest
 record), ``skip_rate``, ``latency_p95_ms``, ``spooled``, ``cost_per_day`` (USD, alert rule).
@@ -124,7 +126,7 @@ def build_health(
             reachable = False
             store_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     lag = (now - newest).total_seconds() if newest is not None else None
-    min_exec = int(thresholds.get("min_executions", 5))
+    min_exec = int(thresholds.get("min_executions", 10))
     agents: list[AgentHealth] = []
     total = Agg()
     if window_aggs is not None and reachable:

@@ -27,7 +27,7 @@ from ._alerts import (
 )
 from ._analytics import Analytics
 from ._health import DEFAULT_THRESHOLDS, build_health, pipeline_stats
-from ._time import parse_duration, parse_time
+from ._time import parse_duration
 from ._types import (
     DEGRADED,
     HEALTHY,
@@ -188,9 +188,12 @@ class Monitor:
             engine = self.analytics.engine
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
+            start = self.analytics.resolve_time(since, now=now) if since is not None else None
+            if start is not None:
+                win = max(now - start, timedelta(0))
             anomalies, aggs = self.analytics.detect_with_window(
                 window=win,
-                since=parse_time(since, now=now) if since is not None else None,
+                since=start,
                 now=now,
                 min_score=thresholds.get("anomaly_score"),
             )
@@ -218,7 +221,7 @@ class Monitor:
         self, status: HealthStatus, thresholds: dict[str, float], now: datetime
     ) -> None:
         metrics: dict[str, MonitorMetric] = getattr(self, "metrics", None) or {}
-        min_exec = thresholds.get("min_executions", 5)
+        min_exec = thresholds.get("min_executions", 10)
 
         def put(name: str, value: float | None, unit: str, key: str | None, **labels: str) -> None:
             limit = thresholds.get(key) if key else None

@@ -317,12 +317,14 @@ def expected_findings(
     ag = _profile(inj.target, agents)
     a = inj.target
     # fewer or more calls from one agent change the volume of its model and tool, and the
-    # mix of the model's calls (so its latency percentiles)
+    # mix of the model's calls (so its latency percentiles, cost and tokens per call)
     downstream_volume = {
         ("model", ag.model, "volume"),
         ("tool", ag.tool, "volume"),
         ("model", ag.model, "latency_p50"),
         ("model", ag.model, "latency_p95"),
+        ("model", ag.model, "cost_per_call"),
+        ("model", ag.model, "tokens_per_call"),
     }
     if inj.metric == "error_rate":
         return {("agent", a, "error_rate")}, set()

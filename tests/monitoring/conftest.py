@@ -1,0 +1,132 @@
+"""Monitoring fixtures: synthetic stores on SQLite and on a throwaway PostgreSQL database
+(created once per test session at ``TRACEHOUND_TEST_PG``, dropped at the end; without a
+server the PostgreSQL cases skip locally and fail in CI), and a local webhook receiver."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from tracehound.model import Span
+from tracehound.monitoring._synthetic import Injection
+
+from ._support import END_NS, Receiver, history, last_hours, load_postgres, write_sqlite
+
+PG_SERVER = os.environ.get("TRACEHOUND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required in CI: {reason}")
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+
+
+def faults() -> list[Injection]:
+    """The reference incident: writer's error rate jumps to 35% and critic's latency triples
+    for the last four hours."""
+    start, end = last_hours(4)
+    return [
+        Injection("error_rate", "writer", start, end, 0.35),
+        Injection("latency", "critic", start, end, 3.0),
+    ]
+
+
+@pytest.fixture(scope="session")
+def faulty_records() -> list[Span]:
+    return history(1, faults())
+
+
+@pytest.fixture(scope="session")
+def clean_records() -> list[Span]:
+    return history(2)
+
+
+@pytest.fixture(scope="session")
+def faulty_sqlite(tmp_path_factory: pytest.TempPathFactory, faulty_records: list[Span]) -> str:
+    return write_sqlite(tmp_path_factory.mktemp("faulty") / "tracehound.db", faulty_records)
+
+
+@pytest.fixture(scope="session")
+def clean_sqlite(tmp_path_factory: pytest.TempPathFactory, clean_records: list[Span]) -> str:
+    return write_sqlite(tmp_path_factory.mktemp("clean") / "tracehound.db", clean_records)
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[list[str]]:
+    """Names of the databases this session created (dropped at the end)."""
+    names: list[str] = []
+    yield names
+    if not names:
+        return
+    import psycopg
+
+    with psycopg.connect(
+        PG_SERVER.rstrip("/") + "/postgres", autocommit=True, connect_timeout=5
+    ) as admin:
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _new_pg_database(pg_databases: list[str]) -> str:
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover
+        _unavailable(f"psycopg is not installed ({exc})")
+    admin_url = PG_SERVER.rstrip("/") + "/postgres"
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _unavailable(f"cannot connect to {admin_url}: {exc}")
+    name = f"tracehound_monitoring_{secrets.token_hex(6)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    pg_databases.append(name)
+    return PG_SERVER.rstrip("/") + "/" + name
+
+
+@pytest.fixture(scope="session")
+def faulty_pg(pg_databases: list[str], faulty_records: list[Span]) -> str:
+    url = _new_pg_database(pg_databases)
+    load_postgres(url, faulty_records)
+    return url
+
+
+@pytest.fixture(scope="session")
+def clean_pg(pg_databases: list[str], clean_records: list[Span]) -> str:
+    url = _new_pg_database(pg_databases)
+    load_postgres(url, clean_records)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def faulty_url(request: pytest.FixtureRequest) -> str:
+    name = "faulty_sqlite" if request.param == "sqlite" else "faulty_pg"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def clean_url(request: pytest.FixtureRequest) -> str:
+    name = "clean_sqlite" if request.param == "sqlite" else "clean_pg"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver().start()
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture
+def new_pg(pg_databases: list[str]) -> str:
+    """An empty throwaway PostgreSQL database (no schema)."""
+    return _new_pg_database(pg_databases)
+
+
+__all__ = ["END_NS", "faults"]
