@@ -72,3 +72,44 @@ def test_orphaned_open_segment_of_dead_process_is_claimed(tmp_path: Path) -> Non
     got: list[Span] = []
     assert Spool(tmp_path, 1 << 20).replay(got.extend)  # type: ignore[arg-type]
     assert len(got) == 3
+
+
+def test_every_record_type_round_trips_through_the_spool(tmp_path: Path) -> None:
+    from tracehound.model import Event, Metric
+
+    ev = Event(
+        "e1",
+        "t",
+        "s1",
+        "sess",
+        "p",
+        1_700_000_000_000_000_000,
+        "decision",
+        "route",
+        "WARNING",
+        "planner",
+        "lead",
+        "planner_001",
+        "go left",
+        {"target": "x"},
+    )
+    me = Metric(
+        "m1",
+        "sess",
+        "p",
+        1_700_000_000_000_000_000,
+        "latency",
+        12.5,
+        "ms",
+        {"op": "a"},
+        "t",
+        "s1",
+        "planner",
+    )
+    for rec in (_span(1), ev, me):
+        assert decode_line(encode_line(rec)) == rec
+    spool = Spool(tmp_path, 1 << 20)
+    spool.write([_span(2), ev, me])
+    got: list[object] = []
+    assert spool.replay(got.extend)  # type: ignore[arg-type]
+    assert got == [_span(2), ev, me]
