@@ -262,7 +262,7 @@ def generate(url: str, total: int, days: int) -> float:
             print(f"\r  generated {done:,} spans ({rate:,.0f}/s)", end="", flush=True)
         print("\n  building the primary key and indexes …", flush=True)
         conn.execute("SET maintenance_work_mem = '512MB'")
-        conn.execute("ALTER TABLE spans ADD PRIMARY KEY (id, start_time)")
+        conn.execute("ALTER TABLE spans ADD PRIMARY KEY (id, start_time, kind)")
         for d in defs:
             conn.execute(d)
         conn.execute(

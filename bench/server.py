@@ -48,8 +48,22 @@ MODELS = (("openai", "gpt-4o"), ("anthropic", "claude-3-5-sonnet-20241022"), ("o
 
 
 # -- the server ---------------------------------------------------------------------------------
+class Served(str):
+    """The server's base URL, with its process id (for CPU accounting)."""
+
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = proc.cpu_times()
+    return float(total.user + total.system)
+
+
 @contextmanager
-def serve(url: str) -> Iterator[str]:
+def serve(url: str) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEHOUND_", "OTEL_"))}
     env["PYTHONPATH"] = SRC
     env["PYTHONUNBUFFERED"] = "1"
@@ -78,8 +92,10 @@ def serve(url: str) -> Iterator[str]:
         proc.kill()
         raise SystemExit("tracehound serve did not start:\n" + "".join(lines))
     threading.Thread(target=lambda: [None for _ in proc.stdout or ()], daemon=True).start()
+    served = Served(base)
+    served.pid = proc.pid
     try:
-        yield base
+        yield served
     finally:
         proc.terminate()
         try:
@@ -219,7 +235,10 @@ def _client(base: str, path: str, content_type: str, key: str, bodies: list[byte
     q.put(("done", errors))
 
 
-def load(base: str, path: str, content_type: str, key: str, bodies: list[bytes], clients: int, per_batch: int) -> float:
+def load(
+    base: str, path: str, content_type: str, key: str, bodies: list[bytes], clients: int, per_batch: int
+) -> tuple[float, float]:
+    """``(spans per second, server CPU ms per 1000 spans)``."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     shares = [bodies[i::clients] for i in range(clients)]
@@ -228,17 +247,21 @@ def load(base: str, path: str, content_type: str, key: str, bodies: list[bytes],
     del start_barrier
     for _ in procs:
         assert q.get(timeout=120) == "ready"
+    pid = getattr(base, "pid", None)
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     t0 = time.perf_counter()
     errors = 0
     for _ in procs:
         msg = q.get(timeout=1800)
         errors += msg[1]
     elapsed = time.perf_counter() - t0
+    cpu = (cpu_seconds(pid) - cpu0) if pid else 0.0
     for p in procs:
         p.join(30)
     if errors:
         print(f"  ({errors} failed requests)")
-    return len(bodies) * per_batch / elapsed
+    spans = len(bodies) * per_batch
+    return spans / elapsed, cpu * 1000 / (spans / 1000)
 
 
 # -- 1M stored spans ---------------------------------------------------------------------------
@@ -421,7 +444,11 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     per_batch = 1000
     n_batches = max(1, args.ingest_spans // per_batch)
-    print(f"tracehound server benchmark ({os.cpu_count()} cores); batches of {per_batch} spans")
+    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"tracehound server benchmark ({os.cpu_count()} cores, load average {load_avg:.2f}); "
+        f"batches of {per_batch} spans"
+    )
     report: list[str] = []
     for dialect in args.dialects.split(","):
         if not args.skip_ingest:
@@ -440,14 +467,17 @@ def main() -> None:
             with serve(url) as base:
                 # warm up (imports, price lookups, connections)
                 load(base, "/v1/ingest", "application/json", key, wire_batches(4, per_batch, 9), 1, per_batch)
-                rate = load(base, "/v1/ingest", "application/json", key, wire, args.clients, per_batch)
-                line = f"[{dialect}] POST /v1/ingest: {rate:,.0f} spans/s"
-                print(line, flush=True)
-                report.append(line)
-                rate = load(base, "/v1/traces", "application/x-protobuf", key, otlp, args.clients, per_batch)
-                line = f"[{dialect}] POST /v1/traces (OTLP protobuf, GenAI): {rate:,.0f} spans/s"
-                print(line, flush=True)
-                report.append(line)
+                for label, path, ctype, bodies in (
+                    ("POST /v1/ingest", "/v1/ingest", "application/json", wire),
+                    ("POST /v1/traces (OTLP protobuf, GenAI)", "/v1/traces", "application/x-protobuf", otlp),
+                ):
+                    rate, cpu = load(base, path, ctype, key, bodies, args.clients, per_batch)
+                    line = (
+                        f"[{dialect}] {label}: {rate:,.0f} spans/s "
+                        f"(server CPU {cpu:.1f} ms per 1000 spans)"
+                    )
+                    print(line, flush=True)
+                    report.append(line)
         if not args.skip_latency:
             if dialect == "sqlite":
                 url = f"sqlite:///{(work / 'stored.db').as_posix()}"

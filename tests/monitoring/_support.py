@@ -27,7 +27,13 @@ def history(
     days: float = 14,
     **kw: Any,
 ) -> list[Span]:
-    return [s for batch in synthetic_history(end_ns=end_ns, days=days, seed=seed, injections=injections, **kw) for s in batch]
+    return [
+        s
+        for batch in synthetic_history(
+            end_ns=end_ns, days=days, seed=seed, injections=injections, **kw
+        )
+        for s in batch
+    ]
 
 
 def last_hours(hours: float, end_ns: int = END_NS) -> tuple[int, int]:
@@ -113,7 +119,12 @@ class Receiver:
                 return None
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        server = self.server
+        threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.05), daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -114,6 +115,28 @@ def clean_url(request: pytest.FixtureRequest) -> str:
     name = "clean_sqlite" if request.param == "sqlite" else "clean_pg"
     url: str = request.getfixturevalue(name)
     return url
+
+
+def _copy(url: str, target: Path) -> str:
+    import shutil
+
+    from tracehound.store._engine import sqlite_path
+
+    source = sqlite_path(url)
+    assert source is not None
+    shutil.copy(source, target)
+    return f"sqlite:///{target.as_posix()}"
+
+
+@pytest.fixture
+def faulty_copy(faulty_sqlite: str, tmp_path: Path) -> str:
+    """A private copy of the faulty SQLite store (for tests that write alerts into it)."""
+    return _copy(faulty_sqlite, tmp_path / "faulty.db")
+
+
+@pytest.fixture
+def clean_copy(clean_sqlite: str, tmp_path: Path) -> str:
+    return _copy(clean_sqlite, tmp_path / "clean.db")
 
 
 @pytest.fixture

@@ -29,7 +29,10 @@ def test_reference_incident_is_found(faulty_url: str) -> None:
         found = an.anomalies(now=NOW)
     keys = _keys(found)
     assert ("agent", "writer", "error_rate", "up") in keys
-    assert {("agent", "critic", "latency_p50", "up"), ("agent", "critic", "latency_p95", "up")} & keys
+    assert {
+        ("agent", "critic", "latency_p50", "up"),
+        ("agent", "critic", "latency_p95", "up"),
+    } & keys
     # nothing else is blamed
     assert {a.target for a in found} <= {"writer", "critic"}
     start, _ = last_hours(4)
@@ -61,7 +64,10 @@ def test_clean_history_raises_nothing(clean_url: str) -> None:
         (Injection("latency", "planner", 0, 0, 2.5), ("agent", "planner", "latency_p50")),
         (Injection("cost", "writer", 0, 0, 2.5), ("agent", "writer", "cost_per_call")),
         (Injection("tokens", "planner", 0, 0, 2.0), ("agent", "planner", "tokens_per_call")),
-        (Injection("tool_failure", "web_search", 0, 0, 0.4), ("tool", "web_search", "failure_rate")),
+        (
+            Injection("tool_failure", "web_search", 0, 0, 0.4),
+            ("tool", "web_search", "failure_rate"),
+        ),
         (Injection("volume", "critic", 0, 0, 4.0), ("agent", "critic", "volume")),
         (Injection("volume", "planner", 0, 0, 0.05), ("agent", "planner", "volume")),
     ],
@@ -75,7 +81,9 @@ def test_each_kind_of_fault_is_detected(
     url = write_sqlite(tmp_path / "t.db", history(11, [inj], days=8))
     with Analytics(url, flush=False) as an:
         found = an.anomalies(now=NOW)
-    assert expected in {(a.scope, a.target, a.metric) for a in found}, [a.description for a in found]
+    assert expected in {(a.scope, a.target, a.metric) for a in found}, [
+        a.description for a in found
+    ]
     score = score_findings([(a.scope, a.target, a.metric) for a in found], [inj])
     assert score.false_positives == 0, score.false
 
@@ -93,7 +101,12 @@ def test_precision_and_recall_over_seeds(tmp_path: Path) -> None:
         with Analytics(url, flush=False) as an:
             found = an.anomalies(now=now)
         s = score_findings([(a.scope, a.target, a.metric) for a in found], inj)
-        tp, fp, hit, miss = tp + s.true_positives, fp + s.false_positives, hit + s.found, miss + s.missed
+        tp, fp, hit, miss = (
+            tp + s.true_positives,
+            fp + s.false_positives,
+            hit + s.found,
+            miss + s.missed,
+        )
     precision = tp / max(tp + fp, 1)
     recall = hit / (hit + miss)
     assert precision >= 0.9, (tp, fp)
@@ -111,9 +124,7 @@ def test_seasonality_keeps_quiet_nights_quiet(tmp_path: Path) -> None:
     with Analytics(quiet, flush=False) as an:
         assert [a for a in an.anomalies(now=night) if a.metric == "volume"] == []
     burst = Injection("volume", "planner", end_ns - int(3.5 * 3600e9), end_ns, 6.0)
-    busy = write_sqlite(
-        tmp_path / "b.db", history(5, [burst], end_ns=end_ns, volume_amplitude=0.8)
-    )
+    busy = write_sqlite(tmp_path / "b.db", history(5, [burst], end_ns=end_ns, volume_amplitude=0.8))
     with Analytics(busy, flush=False) as an:
         found = [a for a in an.anomalies(now=night) if a.metric == "volume"]
     planner = [a for a in found if a.target == "planner"]
@@ -145,16 +156,32 @@ def test_too_few_samples_are_not_judged(tmp_path: Path) -> None:
     for i in range(8):
         t = END_NS - int((10 - i) * 3600e9)
         status = "failed" if i >= 5 else "success"
-        spans.append(Span(f"r{i}", f"r{i}", None, "s", "default", "agent", "rare", status, t, t + 10**9, 1000.0, "rare"))
+        spans.append(
+            Span(
+                f"r{i}",
+                f"r{i}",
+                None,
+                "s",
+                "default",
+                "agent",
+                "rare",
+                status,
+                t,
+                t + 10**9,
+                1000.0,
+                "rare",
+            )
+        )
     url = write_sqlite(tmp_path / "rare.db", spans)
     with Analytics(url, flush=False) as an:
         assert an.anomalies(now=NOW, window="4h") == []
 
 
 def test_cached_detection_matches_a_fresh_one(faulty_sqlite: str) -> None:
-    with Analytics(faulty_sqlite, flush=False) as fresh, Analytics(
-        faulty_sqlite, flush=False, cache=True
-    ) as cached:
+    with (
+        Analytics(faulty_sqlite, flush=False) as fresh,
+        Analytics(faulty_sqlite, flush=False, cache=True) as cached,
+    ):
         want = [a.to_dict() for a in fresh.anomalies(now=NOW)]
         assert [a.to_dict() for a in cached.anomalies(now=NOW)] == want
         # a second pass reads only the open buckets and agrees

@@ -122,7 +122,12 @@ def test_sql_bins_agree_with_python() -> None:
     table.create(engine)
     with engine.begin() as conn:
         conn.execute(insert(table), [{"i": i, "v": x} for i, x in enumerate(samples)])
-        got = [r[0] for r in conn.execute(select(bin_expression(table.c.v, LATENCY_EDGES)).order_by(table.c.i))]
+        got = [
+            r[0]
+            for r in conn.execute(
+                select(bin_expression(table.c.v, LATENCY_EDGES)).order_by(table.c.i)
+            )
+        ]
     assert got == [bisect.bisect_right(LATENCY_EDGES, x) for x in samples]
 
 

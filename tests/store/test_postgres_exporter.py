@@ -342,13 +342,17 @@ def test_records_land_in_their_day_partition(exporter: PostgresExporter, pg_url:
         [
             make_span(id="old", start_time=T0 - 10**18),  # 1994: history
             make_span(id="now", start_time=now, end_time=now + 1000),
+            make_span(id="agent-now", kind="agent", start_time=now, end_time=now + 1000),
+            make_span(id="llm-now", kind="llm", start_time=now, end_time=now + 1000),
             make_event(id="ev-now", timestamp=now),
             make_metric(id="m-later", timestamp=later),
             make_span(id="far", start_time=far, end_time=None, duration_ms=None),
         ]
     )
     assert _where(pg_url, "spans", "old") == "spans_history"
-    assert _where(pg_url, "spans", "now") == f"spans_p{today}"
+    assert _where(pg_url, "spans", "now") == f"spans_p{today}_other"  # a task span
+    assert _where(pg_url, "spans", "agent-now") == f"spans_p{today}_agent"
+    assert _where(pg_url, "spans", "llm-now") == f"spans_p{today}_llm"
     assert _where(pg_url, "events", "ev-now") == f"events_p{today}"
     later_day = time.strftime("%Y%m%d", time.gmtime(later // 10**9))
     assert _where(pg_url, "metrics", "m-later") == f"metrics_p{later_day}"
@@ -363,7 +367,7 @@ def test_records_land_in_their_day_partition(exporter: PostgresExporter, pg_url:
         assert len(created) == 3
         assert create_partitions(conn, [date(2020, 1, 1)]) == []  # history covers it
         names = {p.name for p in list_partitions(conn)}
-    assert _where(pg_url, "spans", "far") == f"spans_p{time.strftime('%Y%m%d', far_day)}"
+    assert _where(pg_url, "spans", "far") == f"spans_p{time.strftime('%Y%m%d', far_day)}_other"
     assert {"spans_history", "spans_default", f"spans_p{today}"} <= names
 
 
@@ -375,6 +379,22 @@ def test_partition_key_and_upsert_key(pg_url: str, exporter: PostgresExporter) -
         " ('spans', 'events', 'metrics', 'sessions') ORDER BY 1",
     )
     assert rows == [("events", "p"), ("metrics", "p"), ("sessions", "r"), ("spans", "p")]
+    keys = _sql(
+        pg_url,
+        "SELECT t.relname, array_agg(a.attname::text ORDER BY k.ord) FROM pg_index i"
+        " JOIN pg_class t ON t.oid = i.indrelid"
+        " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
+        " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum"
+        " WHERE i.indisprimary AND t.relname IN ('spans', 'events', 'metrics')"
+        " GROUP BY t.relname ORDER BY 1",
+    )
+    assert keys == [
+        ("events", ["id", "timestamp"]),
+        ("metrics", ["id", "timestamp"]),
+        ("spans", ["id", "start_time", "kind"]),
+    ]
+    (jit,) = _sql(pg_url, "SELECT current_setting('jit')")
+    assert jit == ("off",)  # migration 0002 (new sessions of the database)
 
 
 # -- connection loss --------------------------------------------------------------------------

@@ -266,7 +266,7 @@ def test_whole_partitions_are_dropped_and_archived(pg_url: str, tmp_path: Path) 
         names = {p.name for p in list_partitions(conn)}
         leftovers = conn.execute(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'tracehound_partitions' AND c.relkind = 'r'"
+            " WHERE n.nspname = 'tracehound_partitions' AND c.relkind IN ('r', 'p')"
             " AND NOT c.relispartition"
         ).fetchone()
     assert f"spans_p{today}" not in names

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from .. import __version__
 from .errors import error_response, install_error_handlers
-from .limits import Limits
+from .limits import Limits, tune_gc
 
 __all__ = ["create_app"]
 
@@ -44,13 +44,15 @@ def create_app(
     limits: Limits | None = None,
     stream_interval: float = 1.0,
     auto_migrate: bool = True,
+    tune: bool = False,
 ) -> FastAPI:
     """The tracehound server as an ASGI application.
 
     ``store_url``: ``sqlite:///path.db`` or ``postgresql://…`` (default: the configured store,
     ``trace/tracehound.db``). ``auth=False`` is allowed only when ``host`` is a loopback
     address (then every request belongs to ``project``, default the configured project).
-    Migrations are applied at start-up (``auto_migrate``).
+    Migrations are applied at start-up (``auto_migrate``). ``tune`` makes the garbage
+    collector run less often in this process (see :func:`tracehound.api.limits.tune_gc`).
     """
     from ..config import Settings
     from ._state import Server, is_loopback
@@ -78,6 +80,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(server.start, force=True)
+        if tune:
+            tune_gc()
         try:
             yield
         finally:

@@ -28,18 +28,16 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import Engine, Table, select
+import orjson
+from sqlalchemy import Engine, text
 
 from ..model import Event, Metric, Record, Span
-from ..store._schema import events, metrics, sessions, spans
 
 __all__ = ["IngestResult", "IngestWriter", "OwnershipGuard", "QueueFull", "RecordError"]
 
 log = logging.getLogger("tracehound.api")
-
-_CHUNK: Final = 500
 
 
 class QueueFull(Exception):
@@ -109,31 +107,34 @@ class OwnershipGuard:
         self._traces = _Lru(cache_size)
         self._sessions = _Lru(cache_size)
 
-    def _foreign(
-        self, conn: Any, table: Table, column: str, ids: Iterable[str], project: str
-    ) -> set[str]:
-        wanted = sorted(set(ids))
-        found: set[str] = set()
-        col = table.c[column]
-        for start in range(0, len(wanted), _CHUNK):
-            part = wanted[start : start + _CHUNK]
-            query = select(col).where(col.in_(part), table.c.project != project).distinct()
-            found.update(str(row[0]) for row in conn.execute(query))
-        return found
+    def _foreign(self, conn: Any, table: str, column: str, ids: set[str], project: str) -> set[str]:
+        """The ``ids`` found in ``table.column`` under another project. One statement per
+        table, the ids bound as a single parameter (a JSON array on SQLite, an array on
+        PostgreSQL): no per-id SQL, however large the batch."""
+        if not ids:
+            return set()
+        if conn.dialect.name == "postgresql":
+            sql = f"SELECT DISTINCT {column} FROM {table} WHERE {column} = ANY(:ids) AND project <> :p"
+            params: dict[str, Any] = {"ids": list(ids), "p": project}
+        else:
+            sql = (
+                f"SELECT DISTINCT {column} FROM {table} WHERE {column} IN "
+                "(SELECT value FROM json_each(:ids)) AND project <> :p"
+            )
+            params = {"ids": orjson.dumps(list(ids)).decode(), "p": project}
+        return {str(row[0]) for row in conn.execute(text(sql), params)}
 
     def check(
         self, project: str, records: Sequence[Record]
     ) -> tuple[list[Record | None], dict[int, tuple[str, str]]]:
         """``(records, rejected)``: the records with foreign session ids renamed (``None``
         where rejected) and position → ``(field, message)`` of the rejected ones."""
-        span_refs: set[str] = set()
-        trace_refs: set[str] = set()
+        span_ids = {r.id for r in records if type(r) is Span}
+        span_refs = set(span_ids)
         event_ids: set[str] = set()
         metric_ids: set[str] = set()
-        session_refs: set[str] = set()
         for rec in records:
             if type(rec) is Span:
-                span_refs.add(rec.id)
                 if rec.parent_id is not None:
                     span_refs.add(rec.parent_id)
             elif type(rec) is Event:
@@ -144,19 +145,27 @@ class OwnershipGuard:
                 metric_ids.add(rec.id)
                 if rec.span_id is not None:
                     span_refs.add(rec.span_id)
-            trace_id = rec.trace_id
-            if trace_id is not None and self._traces.get(trace_id) != project:
-                trace_refs.add(trace_id)
-            if self._sessions.get(rec.session_id) != project:
-                session_refs.add(rec.session_id)
+        known_traces, known_sessions = self._traces, self._sessions
+        trace_refs = {
+            t
+            for t in {r.trace_id for r in records if r.trace_id is not None}
+            if known_traces.get(t) != project
+        }
+        session_refs = {
+            s for s in {r.session_id for r in records} if known_sessions.get(s) != project
+        }
         with self.engine.connect() as conn:
-            foreign_spans = self._foreign(conn, spans, "id", span_refs, project)
-            foreign_traces = self._foreign(conn, spans, "trace_id", trace_refs, project)
-            foreign_events = self._foreign(conn, events, "id", event_ids, project)
-            foreign_metrics = self._foreign(conn, metrics, "id", metric_ids, project)
-            foreign_sessions = self._foreign(conn, sessions, "id", session_refs, project)
+            foreign_spans = self._foreign(conn, "spans", "id", span_refs, project)
+            foreign_traces = self._foreign(conn, "spans", "trace_id", trace_refs, project)
+            foreign_events = self._foreign(conn, "events", "id", event_ids, project)
+            foreign_metrics = self._foreign(conn, "metrics", "id", metric_ids, project)
+            foreign_sessions = self._foreign(conn, "sessions", "id", session_refs, project)
         for sid in session_refs - foreign_sessions:
-            self._sessions.put(sid, project)
+            known_sessions.put(sid, project)
+        if not (
+            foreign_spans or foreign_traces or foreign_events or foreign_metrics or foreign_sessions
+        ):
+            return list(records), {}
         rejected: dict[int, tuple[str, str]] = {}
         out: list[Record | None] = []
         for pos, rec in enumerate(records):
@@ -171,10 +180,11 @@ class OwnershipGuard:
         return out, rejected
 
     def remember(self, project: str, records: Iterable[Record]) -> None:
-        for rec in records:
-            if rec.trace_id is not None:
-                self._traces.put(rec.trace_id, project)
-            self._sessions.put(rec.session_id, project)
+        traces = {r.trace_id for r in records if r.trace_id is not None}
+        for trace in traces:
+            self._traces.put(trace, project)
+        for session in {r.session_id for r in records}:
+            self._sessions.put(session, project)
 
     def forget_trace(self, trace_id: str) -> None:
         self._traces.discard(trace_id)

@@ -116,16 +116,17 @@ def _print_partitions(url: str) -> None:
         with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as conn:
             conn.execute("SET TIME ZONE 'UTC'")
             parts = list_partitions(conn)
-            sizes = {
-                str(name): (int(rows), int(size))
-                for name, rows, size in conn.execute(
-                    "SELECT c.relname, GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0)),"
-                    " pg_total_relation_size(c.oid) FROM pg_class c"
-                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid"
-                    " WHERE n.nspname = 'tracehound_partitions' AND c.relkind = 'r'"
-                )
-            }
+            sizes: dict[str, tuple[int, int]] = {}
+            for p in parts:
+                row = conn.execute(
+                    "SELECT COALESCE(SUM(GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0))"
+                    "), 0), COALESCE(SUM(pg_total_relation_size(t.relid)), 0)"
+                    " FROM pg_partition_tree(%s::regclass) t"
+                    " JOIN pg_class c ON c.oid = t.relid"
+                    " LEFT JOIN pg_stat_all_tables s ON s.relid = t.relid WHERE t.isleaf",
+                    (p.qualified,),
+                ).fetchone()
+                sizes[p.name] = (int(row[0]), int(row[1])) if row else (0, 0)
     except Exception as exc:
         console.print(f"[yellow]partitions: cannot list them ({escape(_one_line(exc))})[/]")
         return

@@ -448,6 +448,12 @@ def health(
         str, typer.Option("--window", "-w", help="Judge the last WINDOW of executions.")
     ] = "1h",
     since: SinceOption = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", help="Judge as of this time (ISO or -2h); default now.", show_default=False
+        ),
+    ] = None,
     threshold: ThresholdOption = None,
     exit_code: Annotated[
         bool,
@@ -461,7 +467,12 @@ def health(
     error rate. Agents: error and skip rates, p95 latency, last activity, anomalies."""
     mon = _monitor(store, project, _thresholds(threshold), window=window, since=since)
     try:
-        status = mon.health()
+        from ..monitoring._time import parse_time
+
+        at = parse_time(until) if until is not None else None
+        status = mon.health(now=at)
+    except ValueError as exc:
+        _fail(str(exc))
     finally:
         mon.close()
     if as_json:

@@ -63,7 +63,9 @@ def serve(
         )
     limits = Limits(rate_limit=rate_limit, rate_burst=max(1, int(rate_limit * 2)))
     try:
-        application = create_app(url, auth=not no_auth, host=host, project=project, limits=limits)
+        application = create_app(
+            url, auth=not no_auth, host=host, project=project, limits=limits, tune=True
+        )
     except ValueError as exc:
         _fail(str(exc))
     server = application.state.tracehound

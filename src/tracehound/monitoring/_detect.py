@@ -1,28 +1,34 @@
 """Anomaly detection: every metric of every agent, model and tool against its own history.
 
-Method (see ``docs/monitoring.md``):
+Method (details and measurements in ``docs/monitoring.md``):
 
 1. SQL aggregates the spans of ``[window_start − baseline, window_end)`` per series and time
-   bucket (:mod:`._query`); buckets inside the evaluation window are group 1, the rest
-   (the baseline) group 0.
-2. With enough history (``min_baseline_buckets`` buckets holding data) each bucket of the
-   window is compared with the baseline's buckets:
+   bucket (:mod:`._query`): counts, failures, skips, cost and token sums, a latency
+   histogram. Buckets from the window's start on are the window, the others the baseline.
+2. With enough history (``min_baseline_buckets`` buckets holding data), each window bucket
+   is compared with the history, seasonally by hour of day when there are at least
+   ``seasonal_min_days`` days of it (a slot's profile pools it with its neighbours):
 
-   * latency p50/p95, cost and tokens per call — robust z-scores of the log value against
-     the median and 1.4826·MAD of the history, seasonal by hour of day when at least
-     ``seasonal_min_days`` days of history are there and the seasonal profile explains the
-     variation better than a flat one; the spread is widened for buckets with fewer
-     samples than usual;
-   * volume — the same on the Anscombe transform ``2·√(x + 3/8)`` of the count (variance
-     ≈ 1 for Poisson counts), zero-filled, with the current partial bucket scaled;
-   * error, skip and tool failure rates — a binomial tail test of the window's failures
-     against the pooled historical rate, widened by the history's over-dispersion.
+   * error, skip and tool failure rates — an exact binomial tail of the failures against
+     the pooled historical rate, widened by the history's over-dispersion;
+   * latency p50 / p95 — the same binomial test on *exceedances*: the share of calls slower
+     than the history's p50 / p95 for that hour (50% / 5% when nothing changed), so small
+     buckets are judged exactly and a tail metric is not judged by one slow call;
+   * cost and tokens per call — robust z-scores of the log of the bucket's mean against the
+     history's median and 1.4826·MAD (seasonal when that explains more of the variation),
+     never below the sampling error of a mean, widened when the history's own tails are
+     heavier than normal, and for buckets with fewer calls than usual;
+   * volume — an exact Poisson tail of the count against the seasonal expectation (the
+     history's trimmed mean on the Anscombe scale), zero-filled, with the current partial
+     bucket's expectation scaled to its elapsed share.
 
-   Consecutive window buckets are combined (Stouffer's z for values, pooled counts for
-   rates) and the strongest run that also passes the minimum effect size is reported.
+   Runs of consecutive window buckets are combined (pooled counts for rates and
+   exceedances, Stouffer's z for values and volume) and the strongest run that also passes
+   the metric's minimum effect size is reported, once per metric and target.
 3. With too little bucketed history but enough records (two demo runs, a new agent), the
-   window is compared with the pooled baseline by a two-sample test: two-proportion z
-   (rates), Mann–Whitney U on the latency histograms, Welch's z (cost, tokens).
+   whole window is compared with the pooled history by a two-sample test: two-proportion z
+   (rates), Mann–Whitney U on the latency histograms, Welch's z (cost, tokens). Volume is
+   not judged then.
 
 A score is a z-score: robust standard deviations, or the normal quantile of a p-value.
 """
@@ -65,6 +71,8 @@ __all__ = [
 _NORMAL: Final = NormalDist()
 _MAX_SCORE: Final = 99.0
 _CHI2_1_MEDIAN: Final = 0.4549364231195724
+_MAX_RUN: Final = 48
+"""Longest run of window buckets combined into one anomaly (keeps long windows linear)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +402,7 @@ def _best_run(
     best: _Run | None = None
     for a in range(len(idx)):
         total = 0.0
-        for b in range(a, len(idx)):
+        for b in range(a, min(len(idx), a + _MAX_RUN)):
             z = zs[idx[b]]
             assert z is not None
             total += z
@@ -421,7 +429,7 @@ def _rate_run(
     best: _Run | None = None
     for a in range(len(idx)):
         k_sum = n_sum = 0.0
-        for b in range(a, len(idx)):
+        for b in range(a, min(len(idx), a + _MAX_RUN)):
             kn = ks[idx[b]]
             assert kn is not None
             k_sum += kn[0]

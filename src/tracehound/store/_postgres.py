@@ -10,7 +10,7 @@ Ingest (one transaction per batch, psycopg 3, text ``COPY``):
   fast path meets a duplicate (a replayed spool, a record delivered twice) — the whole batch
   go through a per-connection ``TEMP`` staging table: ``COPY`` into it, then
   ``INSERT … SELECT DISTINCT ON (id) … ORDER BY id, end_time IS NULL, ctid
-  ON CONFLICT (id, <time>) DO UPDATE … WHERE spans.end_time IS NULL AND
+  ON CONFLICT (<primary key>) DO UPDATE … WHERE spans.end_time IS NULL AND
   excluded.end_time IS NOT NULL`` (``DO NOTHING`` for events and metrics). The result is that
   of :class:`~tracehound.store.SQLiteExporter` (``docs/data-model.md``): a record delivered
   twice, or twice in one batch, is stored once, and a running snapshot gives way to the final
@@ -25,7 +25,7 @@ Ingest (one transaction per batch, psycopg 3, text ``COPY``):
 * **Outages**: a connection error drops the connection and raises (the pipeline retries, then
   spools); the next export reconnects. Deadlocks between concurrent writers are retried.
 * **Partitions**: ``spans`` / ``events`` / ``metrics`` are range-partitioned by UTC day
-  (migration 0002). The exporter creates the partitions of the days it writes to (up to
+  (migration 0002); a day of spans is list-partitioned by kind (agent / llm / other). The exporter creates the partitions of the days it writes to (up to
   ``max_ahead_days`` ahead) and keeps ``partitions_ahead`` days ready; rows of other days go
   to the history or default partition. :func:`list_partitions`, :func:`create_partitions`
   and :func:`drop_partition` serve retention (:mod:`._retention`) and the CLI.
@@ -73,6 +73,15 @@ log = logging.getLogger("tracehound")
 PARTITION_SCHEMA: Final = "tracehound_partitions"
 #: Partitioned table → its partition key.
 PARTITIONED: Final = {"spans": "start_time", "events": "timestamp", "metrics": "timestamp"}
+#: Primary keys (and upsert targets): the id plus every partition key.
+PRIMARY_KEYS: Final = {
+    "spans": ("id", "start_time", "kind"),
+    "events": ("id", "timestamp"),
+    "metrics": ("id", "timestamp"),
+}
+#: A day of spans is list-partitioned by kind: these get their own partition, the rest
+#: shares ``<day>_other``.
+SPAN_KIND_PARTITIONS: Final = ("agent", "llm")
 SANITIZED_KEY: Final = "tracehound.sanitized"
 DAY_NS: Final = 86_400 * 1_000_000_000
 _EPOCH_DAY: Final = date(1970, 1, 1)
@@ -256,7 +265,7 @@ class _Kind:
             conflict = "DO NOTHING"
         self.merge = (
             f"INSERT INTO {table} ({cols}) SELECT DISTINCT ON (id) {cols} FROM {self.stage} "
-            f'ORDER BY {order} ON CONFLICT (id, "{self.key}") {conflict}'
+            f"ORDER BY {order} ON CONFLICT ({', '.join(PRIMARY_KEYS[table])}) {conflict}"
         )
         times = [f for f in fields if f in ("start_time", "end_time", "timestamp")]
         self.build = _row_builder(cls, times, nullable_times)
@@ -352,6 +361,18 @@ def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _create_day(conn: psycopg.Connection[Any], table: str, name: str) -> None:
+    """The (not yet attached) partition of one day; for spans, with its kind partitions."""
+    if table != "spans":
+        conn.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)")
+        return
+    conn.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS) PARTITION BY LIST (kind)")
+    base = name[:-1]  # without the closing quote
+    for kind in SPAN_KIND_PARTITIONS:
+        conn.execute(f"CREATE TABLE {base}_{kind}\" PARTITION OF {name} FOR VALUES IN ('{kind}')")
+    conn.execute(f'CREATE TABLE {base}_other" PARTITION OF {name} DEFAULT')
+
+
 def create_partitions(
     conn: psycopg.Connection[Any], days: Iterable[date], *, lock_timeout: float = 10.0
 ) -> list[str]:
@@ -384,7 +405,7 @@ def create_partitions(
                     continue
                 upper = lower + timedelta(days=1)
                 name = f'"{PARTITION_SCHEMA}"."{table}_p{day:%Y%m%d}"'
-                conn.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)")
+                _create_day(conn, table, name)
                 if default is not None:
                     if not locked:
                         conn.execute(f"LOCK TABLE {default.qualified} IN ACCESS EXCLUSIVE MODE")

@@ -608,7 +608,7 @@ def _retry_locked(action: Callable[[], None], attempts: int = 3) -> None:
 def _orphans(conn: psycopg.Connection[Any], schema: str) -> list[tuple[str, str]]:
     rows = conn.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = %s AND c.relkind = 'r' AND NOT c.relispartition",
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition",
         (schema,),
     ).fetchall()
     out: list[tuple[str, str]] = []

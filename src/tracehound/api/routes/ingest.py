@@ -304,6 +304,14 @@ async def ingest(request: Request, server: ServerDep, caller: Caller) -> Respons
     require_media_type(request, ("application/json",))
     limits = server.limits
     body = await read_body(request, limits.max_body_bytes)
+    records, indices, errors = _decode_body(body, limits, caller.project, server.pricer)
+    result = await store(server, caller.project, records, indices)
+    return _ingest_answer(result, errors)
+
+
+def _decode_body(
+    body: bytes, limits: Any, project: str, pricer: Any
+) -> tuple[list[Record], list[int], list[RecordError]]:
     doc = parse_json(body, limits.max_json_depth, nul=False)
     nul = has_nul(body)
     if isinstance(doc, dict) and "records" in doc:
@@ -324,12 +332,9 @@ async def ingest(request: Request, server: ServerDep, caller: Caller) -> Respons
             f"records: {len(items)} records in one batch; at most {limits.max_records}",
             field="records",
         )
-    project = caller.project
     if nul:  # ids keep their NUL (and are rejected for it); other text gets U+FFFD
         items = [_strip_nul_except_ids(obj) for obj in items]
-    records, indices, errors = decode_records(items, project, server.pricer)
-    result = await store(server, project, records, indices)
-    return _ingest_answer(result, errors)
+    return decode_records(items, project, pricer)
 
 
 _OTLP_CONTENT: Final[dict[str, Any]] = {
@@ -396,6 +401,7 @@ async def otlp_traces(request: Request, server: ServerDep, caller: Caller) -> Re
         protobuf = content_type in _PROTOBUF
         limits = server.limits
         body = await read_body(request, limits.max_body_bytes)
+        project = caller.project
         if protobuf:
             spans = decode_protobuf(body)
             problems: list[str] = []
@@ -407,7 +413,6 @@ async def otlp_traces(request: Request, server: ServerDep, caller: Caller) -> Re
                 f"body: {len(spans)} spans in one request; at most {_MAX_OTLP_SPANS}",
                 field="body",
             )
-        project = caller.project
         records, more = map_spans(spans, project, server.pricer)
         problems += more
         result = await store(server, project, records, list(range(len(records))))
