@@ -55,11 +55,18 @@ class Served(str):
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU time of the server process and its decoding workers."""
     import psutil
 
     proc = psutil.Process(pid)
-    total = proc.cpu_times()
-    return float(total.user + total.system)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system
+    return total
 
 
 @contextmanager
@@ -125,8 +132,9 @@ def wire_batches(n_batches: int, per_batch: int, seed: int) -> list[bytes]:
     tag = secrets.token_hex(4)
     for b in range(n_batches):
         records = []
+        base = now - (n_batches - b) * 1_000_000_000  # a batch spans about a second, like an SDK's
         for i in range(per_batch):
-            t = now - rnd.randrange(DAY)
+            t = base + rnd.randrange(1_000_000_000)
             trace = f"{tag}-t{b}-{i // 5}"
             kind = "agent" if i % 5 == 0 else ("llm" if i % 5 < 4 else "tool")
             provider, model = MODELS[i % 3]
@@ -166,7 +174,8 @@ def otlp_batches(n_batches: int, per_batch: int, seed: int) -> list[bytes]:
     rnd = random.Random(seed)
     now = time.time_ns()
     out = []
-    for _b in range(n_batches):
+    for b in range(n_batches):
+        base = now - (n_batches - b) * 1_000_000_000
         request = ExportTraceServiceRequest()
         rs = request.resource_spans.add()
         rs.resource.attributes.append(kv("service.name", "bench-agent"))
@@ -178,7 +187,7 @@ def otlp_batches(n_batches: int, per_batch: int, seed: int) -> list[bytes]:
             if i % 5 == 0:
                 trace = secrets.token_bytes(16)
                 agent_id = secrets.token_bytes(8)
-            t = now - rnd.randrange(DAY)
+            t = base + rnd.randrange(1_000_000_000)
             sp = ss.spans.add()
             sp.trace_id = trace
             sp.start_time_unix_nano = t

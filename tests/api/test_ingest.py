@@ -290,3 +290,28 @@ def test_store_failure_is_503_and_recovers(sqlite_url: str) -> None:
             writer.exporter.export = real
         _good(api)
         assert api.ingest([span(id="while-broken")]).status_code == 200
+
+
+@pytest.mark.timeout(120)
+def test_large_bodies_decoded_by_worker_processes(sqlite_url: str) -> None:
+    """`tracehound serve` decodes large bodies in worker processes: same answers."""
+    with running_api(sqlite_url, decode_workers=1) as api:
+        assert api.server.decode_pool is not None
+        pad = "p" * 200
+        recs = [span(id=f"w-{i}", input=pad) for i in range(600)]
+        recs[10] = span(id="w-bad", status="nope", input=pad)
+        recs[20] = "not a record"
+        r = api.ingest(recs)
+        assert r.status_code == 207, r.text
+        body = r.json()
+        assert (body["accepted"], body["rejected"]) == (598, 2)
+        assert [(e["index"], e["field"]) for e in body["errors"]] == [(10, "status"), (20, "record")]
+        assert api.get("/v1/spans/w-599").status_code == 200
+        many = [span(id=uid("many"), input=pad) for _ in range(1001)]
+        _error(api.ingest(many), 413, "records")
+        _error(api.ingest({"records": "x" * 70_000}), 422, "records")
+        deep: Any = "leaf"
+        for _ in range(70):
+            deep = {"d": deep}
+        _error(api.ingest([span(id="deep", attributes=deep, input=pad * 400)]), 422, "body")
+        _good(api)

@@ -45,6 +45,7 @@ def create_app(
     stream_interval: float = 1.0,
     auto_migrate: bool = True,
     tune: bool = False,
+    decode_workers: int = 0,
 ) -> FastAPI:
     """The tracehound server as an ASGI application.
 
@@ -53,6 +54,8 @@ def create_app(
     address (then every request belongs to ``project``, default the configured project).
     Migrations are applied at start-up (``auto_migrate``). ``tune`` makes the garbage
     collector run less often in this process (see :func:`tracehound.api.limits.tune_gc`).
+    ``decode_workers`` > 0 decodes large request bodies in that many worker processes
+    (:mod:`tracehound.api._decode`).
     """
     from ..config import Settings
     from ._state import Server, is_loopback
@@ -75,11 +78,14 @@ def create_app(
         limits=limits or Limits(),
         stream_interval=stream_interval,
         auto_migrate=auto_migrate,
+        decode_workers=decode_workers,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(server.start, force=True)
+        if server.decode_pool is not None:
+            await asyncio.to_thread(server.decode_pool.warm_up)
         if tune:
             tune_gc()
         try:

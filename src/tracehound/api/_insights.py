@@ -17,7 +17,7 @@ from ..model import EVENT_TYPES, SPAN_KINDS, SPAN_STATUSES
 from ..store._dialect import time_bucket
 from ..store._schema import events as E
 from ..store._schema import spans as S
-from ..store._time import datetime_to_ns
+from ._query import lookup_scope
 
 __all__ = ["INTERVALS", "causality", "cost_over_time", "error_patterns"]
 
@@ -213,9 +213,10 @@ def causality(
     """The records that plausibly led to an error (a span or an event of the project):
     its enclosing spans, and the earlier records of its trace and of its agent within
     ``lookback_seconds``, ranked. ``None`` when the record is not in the project."""
+    dialect = engine.dialect.name
     with engine.connect() as conn:
         row = (
-            conn.execute(select(S).where(S.c.project == project, S.c.id == record_id))
+            conn.execute(select(S).where(lookup_scope(S, project, dialect), S.c.id == record_id))
             .mappings()
             .first()
         )
@@ -223,7 +224,9 @@ def causality(
             target = _span_item(row)
         else:
             ev = (
-                conn.execute(select(E).where(E.c.project == project, E.c.id == record_id))
+                conn.execute(
+                    select(E).where(lookup_scope(E, project, dialect), E.c.id == record_id)
+                )
                 .mappings()
                 .first()
             )
@@ -238,7 +241,7 @@ def causality(
                 _span_item(r)
                 for r in conn.execute(
                     select(S)
-                    .where(S.c.project == project, S.c.trace_id == target["trace_id"])
+                    .where(lookup_scope(S, project, dialect), S.c.trace_id == target["trace_id"])
                     .order_by(S.c.start_time)
                     .limit(_TRACE_MAX)
                 ).mappings()
@@ -247,7 +250,7 @@ def causality(
                 _event_item(r)
                 for r in conn.execute(
                     select(E)
-                    .where(E.c.project == project, E.c.trace_id == target["trace_id"])
+                    .where(lookup_scope(E, project, dialect), E.c.trace_id == target["trace_id"])
                     .order_by(E.c.timestamp)
                     .limit(_TRACE_MAX)
                 ).mappings()
@@ -436,7 +439,3 @@ def cost_over_time(
         "total_calls": total_calls,
         "buckets": buckets,
     }
-
-
-def _ns(dt: datetime) -> int:
-    return datetime_to_ns(dt)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Double,
     Select,
+    String,
     Text,
     and_,
     case,
@@ -34,7 +35,8 @@ from sqlalchemy import (
     literal,
     or_,
 )
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.elements import ColumnClause, UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from ..store._time import datetime_to_ns, ns_to_datetime
 from .errors import ApiError
@@ -49,9 +51,11 @@ __all__ = [
     "check_key",
     "decode_cursor",
     "encode_cursor",
+    "is_root",
     "json_number",
     "json_text",
     "keyset",
+    "lookup_scope",
     "page_cursor",
     "parse_filter",
     "parse_time_value",
@@ -120,6 +124,26 @@ EVENT_FIELDS: Final[dict[str, str]] = {
     "message": _TEXT,
     "timestamp": _TIME,
 }
+
+
+def lookup_scope(table: Any, project: str, dialect: str) -> ColumnElement[bool]:
+    """``project = :project`` for queries driven by another index (a trace id, a parent id, a
+    session id). On SQLite the column is wrapped in a unary ``+`` so the planner never picks
+    a ``project``-leading index for it — every row of a project would match, and a lookup of
+    a few rows would become a scan of the project."""
+    col = table.c.project
+    if dialect == "sqlite":
+        col = UnaryExpression(col, operator=custom_op("+"), type_=String())
+    return col == project  # type: ignore[no-any-return]
+
+
+def is_root(table: Any, dialect: str) -> ColumnElement[bool]:
+    """``parent_id IS NULL`` that does not drive an index on SQLite (root spans are listed
+    through the ``(project, start_time)`` index, newest first)."""
+    col = table.c.parent_id
+    if dialect == "sqlite":
+        col = UnaryExpression(col, operator=custom_op("+"), type_=String())
+    return col.is_(None)  # type: ignore[no-any-return]
 
 
 def _bad(message: str, field: str = "filter") -> ApiError:

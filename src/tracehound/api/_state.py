@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..store._engine import dialect_of, make_engine
 from ..store._migrate import HEAD, current_revision, ensure_schema
+from ._decode import DecodePool
 from ._store import make_exporter
 from ._stream import Broadcaster
 from ._writer import IngestWriter, OwnershipGuard
@@ -58,6 +59,7 @@ class Server:
         limits: Limits,
         stream_interval: float,
         auto_migrate: bool,
+        decode_workers: int = 0,
     ) -> None:
         dialect_of(store_url)  # ValueError for an unsupported URL
         self.url = store_url
@@ -80,6 +82,7 @@ class Server:
         self._last_attempt = 0.0
         self._analytics: dict[str, ExecutionAnalytics] = {}
         self._pricer: Any = None
+        self.decode_pool: DecodePool | None = DecodePool(decode_workers) if decode_workers else None
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -118,11 +121,11 @@ class Server:
             return True
 
     def stop(self) -> None:
+        if self.decode_pool is not None:
+            self.decode_pool.close()
         writer, self.writer = self.writer, None
         if writer is not None:
             writer.close()
-        for an in self._analytics.values():
-            an.engine = self.engine  # shared engine: disposed below, once
         self._analytics.clear()
         self.engine.dispose()
 

@@ -126,6 +126,21 @@ _REASONING_TOKEN_KEYS: Final = (
     "llm.token_count.completion_details.reasoning",
 )
 _COST_KEYS: Final = ("gen_ai.usage.cost", "llm.usage.cost", "llm.cost.total")
+_LLM_KEYS: Final = frozenset(
+    _PROVIDER_KEYS
+    + _MODEL_KEYS
+    + _INPUT_TOKEN_KEYS
+    + _OUTPUT_TOKEN_KEYS
+    + _TOTAL_TOKEN_KEYS
+    + _CACHED_TOKEN_KEYS
+    + _REASONING_TOKEN_KEYS
+)
+_INDEXED_PREFIXES: Final = (
+    "llm.input_messages.",
+    "gen_ai.prompt.",
+    "llm.output_messages.",
+    "gen_ai.completion.",
+)
 _MESSAGE_EVENTS: Final = {
     "gen_ai.system.message": "system",
     "gen_ai.user.message": "user",
@@ -590,12 +605,13 @@ def _io(
             out = _maybe_json(attrs[key])
             consumed.add(key)
             break
-    if inp is None:
+    indexed = any(k.startswith(_INDEXED_PREFIXES) for k in attrs)
+    if inp is None and indexed:
         listed = _indexed(attrs, "llm.input_messages", consumed) or _indexed(
             attrs, "gen_ai.prompt", consumed
         )
         inp = listed or None
-    if out is None:
+    if out is None and indexed:
         listed = _indexed(attrs, "llm.output_messages", consumed) or _indexed(
             attrs, "gen_ai.completion", consumed
         )
@@ -733,15 +749,18 @@ def _span_record(
         error_message = sp.status_message or None
     status = "failed" if failed else ("success" if end is not None else "running")
 
-    provider = _str_attr(attrs, *_PROVIDER_KEYS)
-    model = _str_attr(attrs, *_MODEL_KEYS)
-    input_tokens = _count(attrs, _INPUT_TOKEN_KEYS)
-    output_tokens = _count(attrs, _OUTPUT_TOKEN_KEYS)
-    total_tokens = _count(attrs, _TOTAL_TOKEN_KEYS)
-    if total_tokens is None and (input_tokens is not None or output_tokens is not None):
-        total_tokens = (input_tokens or 0) + (output_tokens or 0)
-    cached_tokens = _count(attrs, _CACHED_TOKEN_KEYS)
-    reasoning_tokens = _count(attrs, _REASONING_TOKEN_KEYS)
+    provider = model = None
+    input_tokens = output_tokens = total_tokens = cached_tokens = reasoning_tokens = None
+    if not attrs.keys().isdisjoint(_LLM_KEYS):
+        provider = _str_attr(attrs, *_PROVIDER_KEYS)
+        model = _str_attr(attrs, *_MODEL_KEYS)
+        input_tokens = _count(attrs, _INPUT_TOKEN_KEYS)
+        output_tokens = _count(attrs, _OUTPUT_TOKEN_KEYS)
+        total_tokens = _count(attrs, _TOTAL_TOKEN_KEYS)
+        if total_tokens is None and (input_tokens is not None or output_tokens is not None):
+            total_tokens = (input_tokens or 0) + (output_tokens or 0)
+        cached_tokens = _count(attrs, _CACHED_TOKEN_KEYS)
+        reasoning_tokens = _count(attrs, _REASONING_TOKEN_KEYS)
     streaming = attrs.get("llm.is_streaming", attrs.get("gen_ai.request.stream"))
     is_streaming = streaming if isinstance(streaming, bool) else None
 

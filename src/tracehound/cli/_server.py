@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Annotated
 
@@ -45,6 +46,15 @@ def serve(
         float,
         typer.Option("--rate-limit", help="Requests per second per API key (0: no limit).", min=0),
     ] = 100.0,
+    decode_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--decode-workers",
+            help="Processes decoding large request bodies (default: CPUs - 1; 0: none).",
+            min=0,
+            max=64,
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
 ) -> None:
     """Run the tracehound server: seed 002's API, /v1, ingest and OTLP/HTTP (/v1/traces)."""
@@ -62,9 +72,16 @@ def serve(
             "(create a key with `tracehound keys create --project P` instead)"
         )
     limits = Limits(rate_limit=rate_limit, rate_burst=max(1, int(rate_limit * 2)))
+    workers = decode_workers if decode_workers is not None else max(0, (os.cpu_count() or 1) - 1)
     try:
         application = create_app(
-            url, auth=not no_auth, host=host, project=project, limits=limits, tune=True
+            url,
+            auth=not no_auth,
+            host=host,
+            project=project,
+            limits=limits,
+            tune=True,
+            decode_workers=workers,
         )
     except ValueError as exc:
         _fail(str(exc))

@@ -19,11 +19,12 @@ Method (details and measurements in ``docs/monitoring.md``):
      never below the sampling error of a mean, widened when the history's own tails are
      heavier than normal, and for buckets with fewer calls than usual;
    * volume — an exact Poisson tail of the count against the seasonal expectation (the
-     history's trimmed mean on the Anscombe scale), zero-filled, with the current partial
-     bucket's expectation scaled to its elapsed share.
+     history's trimmed mean on the Anscombe scale), scaled down by the history's
+     over-dispersion, zero-filled, with the current partial bucket's expectation scaled to
+     its elapsed share.
 
-   Runs of consecutive window buckets are combined (pooled counts for rates and
-   exceedances, Stouffer's z for values and volume) and the strongest run that also passes
+   Runs of consecutive window buckets are combined (pooled counts for rates, exceedances
+   and volume, Stouffer's z for cost and tokens) and the strongest run that also passes
    the metric's minimum effect size is reported, once per metric and target.
 3. With too little bucketed history but enough records (two demo runs, a new agent), the
    whole window is compared with the pooled history by a two-sample test: two-proportion z
@@ -448,6 +449,34 @@ def _rate_run(
     return best
 
 
+def _count_run(
+    observed: Sequence[tuple[float, int] | None],
+    expected: Sequence[float],
+    dispersion: float,
+    gate: Callable[[int, int, float], bool],
+    min_score: float,
+) -> _Run | None:
+    """The run of consecutive buckets whose pooled count is the most unusual for the pooled
+    expectation (an exact Poisson tail, scaled down by the history's over-dispersion)."""
+    best: _Run | None = None
+    for a in range(len(observed)):
+        got_sum = exp_sum = 0.0
+        for b in range(a, min(len(observed), a + _MAX_RUN)):
+            got = observed[b]
+            if got is None:
+                break
+            got_sum += got[0]
+            exp_sum += expected[b]
+            up = got_sum > exp_sum
+            z = poisson_tail_z(got_sum, exp_sum, upper=up) / dispersion
+            z = z if up else -z
+            if abs(z) < min_score or (best is not None and abs(z) <= abs(best.z)):
+                continue
+            if gate(a, b, z):
+                best = _Run(z, a, b)
+    return best
+
+
 def _dispersion(pairs: Iterable[tuple[float, float]], p0: float) -> float:
     """Over-dispersion of per-bucket (events, trials) around ``p0``: the median squared
     standardized residual over its value for a binomial (1 when binomial or unknown)."""
@@ -589,14 +618,8 @@ def _bucketed_value(
     zs: list[float | None] = []
     for unit in units:
         got = observed_of(unit)
-        if got is None or (not count and got[1] < 3):
+        if count or got is None or got[1] < 3:
             zs.append(None)
-            continue
-        if count:
-            lam = expected_of(unit)
-            up = got[0] > lam
-            z = poisson_tail_z(got[0], lam, upper=up) / dispersion
-            zs.append(z if up else -z)
             continue
         resid = _log(got[0]) - sum(model.expect(buckets[i]) for i in unit) / len(unit)
         spread = model.up if resid > 0 else model.down
@@ -617,7 +640,16 @@ def _bucketed_value(
             return got[0] > 0 and z > 0
         return _gate_ratio(spec, settings, got[0] / expected, z > 0)
 
-    run = _best_run(zs, gate, settings.min_score)
+    if count:
+        run = _count_run(
+            [observed_of(u) for u in units],
+            [expected_of(u) for u in units],
+            dispersion,
+            gate,
+            settings.min_score,
+        )
+    else:
+        run = _best_run(zs, gate, settings.min_score)
     if run is None:
         return None
     idx = span_of(run.first, run.last)

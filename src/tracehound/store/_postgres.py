@@ -693,6 +693,11 @@ class PostgresExporter:
             autocommit=True,
             connect_timeout=max(1, round(self._connect_timeout)),
             application_name="tracehound",
+            # A server that vanished without closing the connection is noticed in ~1 min.
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
         )
         try:
             if not self._schema_ready:  # the server is up: check (or create) the schema

@@ -21,6 +21,7 @@ from ...store._schema import events as E
 from ...store._schema import metrics as M
 from ...store._schema import spans as S
 from .._deps import ERRORS, Caller, IdPath, ServerDep, TextQuery
+from .._query import lookup_scope
 from .._state import Server
 from ..errors import ApiError
 from ..schemas import (
@@ -111,7 +112,7 @@ def attach_llm_calls(
             structure.extend(
                 conn.execute(
                     select(S.c.id, S.c.parent_id, S.c.kind).where(
-                        S.c.project == project, S.c.trace_id.in_(part)
+                        lookup_scope(S, project, server.dialect), S.c.trace_id.in_(part)
                     )
                 ).mappings()
             )
@@ -121,7 +122,10 @@ def attach_llm_calls(
         for start in range(0, len(ids), _CHUNK):
             rows = conn.execute(
                 select(S)
-                .where(S.c.project == project, S.c.id.in_(ids[start : start + _CHUNK]))
+                .where(
+                    lookup_scope(S, project, server.dialect),
+                    S.c.id.in_(ids[start : start + _CHUNK]),
+                )
                 .order_by(S.c.start_time)
             ).mappings()
             for r in rows:
@@ -398,6 +402,7 @@ async def delete_execution_logs(
     if writer is None:
         raise ApiError(503, "store: not ready", field=None, headers={"Retry-After": "5"})
     project = caller.project
+    dialect = server.dialect
 
     def work() -> tuple[int, int, str | None]:
         with server.engine.begin() as conn:
@@ -405,11 +410,13 @@ async def delete_execution_logs(
             n = conn.execute(
                 select(func.count())
                 .select_from(S)
-                .where(S.c.project == project, S.c.trace_id == trace)
+                .where(lookup_scope(S, project, dialect), S.c.trace_id == trace)
             ).scalar_one()
             if not n:
                 own = conn.execute(
-                    select(S.c.trace_id).where(S.c.project == project, S.c.id == execution_id)
+                    select(S.c.trace_id).where(
+                        lookup_scope(S, project, dialect), S.c.id == execution_id
+                    )
                 ).first()
                 if own is None:
                     return 0, 0, None
@@ -417,12 +424,12 @@ async def delete_execution_logs(
             counts: dict[str, int] = dict(
                 conn.execute(
                     select(S.c.kind, func.count())
-                    .where(S.c.project == project, S.c.trace_id == trace)
+                    .where(lookup_scope(S, project, dialect), S.c.trace_id == trace)
                     .group_by(S.c.kind)
                 ).all()
             )
-            conn.execute(delete(S).where(S.c.project == project, S.c.trace_id == trace))
-            conn.execute(delete(E).where(E.c.project == project, E.c.trace_id == trace))
+            conn.execute(delete(S).where(lookup_scope(S, project, dialect), S.c.trace_id == trace))
+            conn.execute(delete(E).where(lookup_scope(E, project, dialect), E.c.trace_id == trace))
             conn.execute(delete(M).where(M.c.project == project, M.c.trace_id == trace))
         writer.guard.forget_trace(trace)
         return int(counts.get("agent", 0)), int(counts.get("llm", 0)), trace

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from ...exceptions import CodecError
 from ...model import Record, Span, decode_dict
+from .._decode import MIN_POOL_BYTES, decode_ingest, decode_otlp
 from .._deps import ERRORS, Caller, ServerDep
 from .._state import Server
 from .._writer import IngestResult, QueueFull, RecordError
@@ -304,15 +305,29 @@ async def ingest(request: Request, server: ServerDep, caller: Caller) -> Respons
     require_media_type(request, ("application/json",))
     limits = server.limits
     body = await read_body(request, limits.max_body_bytes)
-    records, indices, errors = _decode_body(body, limits, caller.project, server.pricer)
-    result = await store(server, caller.project, records, indices)
+    project = caller.project
+    pool = server.decode_pool
+    decoded = None
+    if pool is not None and len(body) >= MIN_POOL_BYTES:
+        decoded = await pool.run(
+            decode_ingest, body, limits.max_json_depth, limits.max_records, project
+        )
+    if decoded is not None:
+        _, records, indices, errors = decoded
+    else:
+        records, indices, errors = decode_body(
+            body, limits.max_json_depth, limits.max_records, project, server.pricer
+        )
+    result = await store(server, project, records, indices)
     return _ingest_answer(result, errors)
 
 
-def _decode_body(
-    body: bytes, limits: Any, project: str, pricer: Any
+def decode_body(
+    body: bytes, max_depth: int, max_records: int, project: str, pricer: Any
 ) -> tuple[list[Record], list[int], list[RecordError]]:
-    doc = parse_json(body, limits.max_json_depth, nul=False)
+    """A ``/v1/ingest`` body → (records, their positions, per-record errors); raises
+    :class:`ApiError` for the request as a whole."""
+    doc = parse_json(body, max_depth, nul=False)
     nul = has_nul(body)
     if isinstance(doc, dict) and "records" in doc:
         items = doc["records"]
@@ -326,10 +341,10 @@ def _decode_body(
             f"{field}: expected a JSON array of records (or an object with a 'records' array)",
             field=field,
         )
-    if len(items) > limits.max_records:
+    if len(items) > max_records:
         raise ApiError(
             413,
-            f"records: {len(items)} records in one batch; at most {limits.max_records}",
+            f"records: {len(items)} records in one batch; at most {max_records}",
             field="records",
         )
     if nul:  # ids keep their NUL (and are rejected for it); other text gets U+FFFD
@@ -402,19 +417,16 @@ async def otlp_traces(request: Request, server: ServerDep, caller: Caller) -> Re
         limits = server.limits
         body = await read_body(request, limits.max_body_bytes)
         project = caller.project
-        if protobuf:
-            spans = decode_protobuf(body)
-            problems: list[str] = []
+        pool = server.decode_pool
+        decoded = None
+        if pool is not None and len(body) >= MIN_POOL_BYTES:
+            decoded = await pool.run(decode_otlp, body, protobuf, limits.max_json_depth, project)
+        if decoded is not None:
+            _, records, problems = decoded
         else:
-            spans, problems = decode_json(parse_json(body, limits.max_json_depth))
-        if len(spans) > _MAX_OTLP_SPANS:
-            raise ApiError(
-                413,
-                f"body: {len(spans)} spans in one request; at most {_MAX_OTLP_SPANS}",
-                field="body",
+            records, problems = decode_otlp_body(
+                body, protobuf, limits.max_json_depth, project, server.pricer
             )
-        records, more = map_spans(spans, project, server.pricer)
-        problems += more
         result = await store(server, project, records, list(range(len(records))))
     except ApiError as exc:
         if content_type in _PROTOBUF:
@@ -442,6 +454,25 @@ async def otlp_traces(request: Request, server: ServerDep, caller: Caller) -> Re
         status_code=200,
         media_type="application/x-protobuf" if protobuf else "application/json",
     )
+
+
+def decode_otlp_body(
+    body: bytes, protobuf: bool, max_depth: int, project: str, pricer: Any
+) -> tuple[list[Record], list[str]]:
+    """An OTLP body → (records, one problem per span skipped); raises :class:`ApiError`."""
+    if protobuf:
+        spans = decode_protobuf(body)
+        problems: list[str] = []
+    else:
+        spans, problems = decode_json(parse_json(body, max_depth))
+    if len(spans) > _MAX_OTLP_SPANS:
+        raise ApiError(
+            413,
+            f"body: {len(spans)} spans in one request; at most {_MAX_OTLP_SPANS}",
+            field="body",
+        )
+    records, more = map_spans(spans, project, pricer)
+    return records, problems + more
 
 
 def _is_span_index(records: list[Record], index: int) -> bool:

@@ -30,7 +30,9 @@ from .._query import (
     SPAN_FIELDS,
     attr_filter,
     decode_cursor,
+    is_root,
     keyset,
+    lookup_scope,
     page_cursor,
     parse_filter,
     search,
@@ -276,7 +278,9 @@ def get_span(
     project = caller.project
     with server.engine.connect() as conn:
         row = (
-            conn.execute(select(S).where(S.c.project == project, S.c.id == span_id))
+            conn.execute(
+                select(S).where(lookup_scope(S, project, server.dialect), S.c.id == span_id)
+            )
             .mappings()
             .first()
         )
@@ -284,14 +288,14 @@ def get_span(
             raise ApiError(404, f"span_id: span {span_id[:80]!r} not found", field="span_id")
         evs = conn.execute(
             select(E)
-            .where(E.c.project == project, E.c.span_id == span_id)
+            .where(lookup_scope(E, project, server.dialect), E.c.span_id == span_id)
             .order_by(E.c.timestamp)
             .limit(1000)
         ).mappings()
         events = [event_out(e) for e in evs]
         kids = conn.execute(
             select(S)
-            .where(S.c.project == project, S.c.parent_id == span_id)
+            .where(lookup_scope(S, project, server.dialect), S.c.parent_id == span_id)
             .order_by(S.c.start_time)
             .limit(1000)
         ).mappings()
@@ -376,7 +380,7 @@ def _trace_stats(
                 func.sum(case((is_llm, S.c.total_tokens))).label("tokens"),
                 func.sum(case((is_llm, S.c.total_cost))).label("cost"),
             )
-            .where(S.c.project == project, S.c.trace_id.in_(part))
+            .where(lookup_scope(S, project, server.dialect), S.c.trace_id.in_(part))
             .group_by(S.c.trace_id)
         )
         for r in _run(server, query):
@@ -464,7 +468,7 @@ def list_traces(
         attr=attr,
         filters=filter,
     )
-    conds.append(S.c.parent_id.is_(None))
+    conds.append(is_root(S, server.dialect))
     query = keyset(select(*_ROOT_COLS).where(*conds), key, S.c.id, after).limit(limit + 1)
     rows = _run(server, query)
     return {
@@ -530,7 +534,7 @@ def get_trace(
         span_rows = list(
             conn.execute(
                 select(S)
-                .where(S.c.project == project, S.c.trace_id == trace_id)
+                .where(lookup_scope(S, project, server.dialect), S.c.trace_id == trace_id)
                 .order_by(S.c.start_time, S.c.id)
                 .limit(cap + 1)
             ).mappings()
@@ -538,7 +542,7 @@ def get_trace(
         event_rows = list(
             conn.execute(
                 select(E)
-                .where(E.c.project == project, E.c.trace_id == trace_id)
+                .where(lookup_scope(E, project, server.dialect), E.c.trace_id == trace_id)
                 .order_by(E.c.timestamp, E.c.id)
                 .limit(cap + 1)
             ).mappings()
@@ -552,7 +556,7 @@ def get_trace(
                     func.sum(case((S.c.kind == "llm", S.c.total_cost))).label("cost"),
                     func.min(S.c.start_time).label("start"),
                     func.max(func.coalesce(S.c.end_time, S.c.start_time)).label("end"),
-                ).where(S.c.project == project, S.c.trace_id == trace_id)
+                ).where(lookup_scope(S, project, server.dialect), S.c.trace_id == trace_id)
             )
             .mappings()
             .one()
@@ -560,7 +564,7 @@ def get_trace(
         n_events = conn.execute(
             select(func.count())
             .select_from(E)
-            .where(E.c.project == project, E.c.trace_id == trace_id)
+            .where(lookup_scope(E, project, server.dialect), E.c.trace_id == trace_id)
         ).scalar_one()
     if not span_rows and not event_rows:
         raise ApiError(404, f"trace_id: trace {trace_id[:80]!r} not found", field="trace_id")
@@ -601,7 +605,9 @@ def _session_counts(server: Server, project: str, ids: Sequence[str]) -> dict[st
                     func.count(),
                     func.coalesce(func.sum(case((is_error, 1), else_=0)), 0),
                 )
-                .where(table.c.project == project, table.c.session_id.in_(list(ids)))
+                .where(
+                    lookup_scope(table, project, server.dialect), table.c.session_id.in_(list(ids))
+                )
                 .group_by(table.c.session_id)
             )
             for sid, n, errors in conn.execute(query):
@@ -667,7 +673,11 @@ def get_session(
     roots = _run(
         server,
         select(*_ROOT_COLS)
-        .where(S.c.project == project, S.c.session_id == session_id, S.c.parent_id.is_(None))
+        .where(
+            lookup_scope(S, project, server.dialect),
+            S.c.session_id == session_id,
+            S.c.parent_id.is_(None),
+        )
         .order_by(S.c.start_time.desc(), S.c.id.desc())
         .limit(limit),
     )
@@ -714,7 +724,9 @@ def why_not_fired(
 def _execution_or_404(server: Server, project: str, execution_id: str) -> None:
     row = _run(
         server,
-        select(S.c.id).where(S.c.project == project, S.c.id == execution_id, S.c.kind == "agent"),
+        select(S.c.id).where(
+            lookup_scope(S, project, server.dialect), S.c.id == execution_id, S.c.kind == "agent"
+        ),
     )
     if not row:
         raise ApiError(
