@@ -1,5 +1,5 @@
-"""Project-scoped analytics the server answers itself: error patterns, the causality chain of
-an error, and LLM cost over time by provider / model / agent. (Execution questions — why an
+"""Project-scoped analytics the server answers itself: error patterns and the causality chain
+of an error (LLM cost over time is in :mod:`._rollup`). (Execution questions — why an
 agent did not fire, stage timelines, failed, slow, call chains — come from
 :class:`tracehound.analytics.ExecutionAnalytics`.)"""
 
@@ -10,16 +10,15 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Engine, case, func, literal, select
+from sqlalchemy import Engine, select
 
 from ..analysis._items import normalize_message, short_type
-from ..model import EVENT_TYPES, SPAN_KINDS, SPAN_STATUSES
-from ..store._dialect import time_bucket
+from ..model import EVENT_TYPES, SPAN_KINDS
 from ..store._schema import events as E
 from ..store._schema import spans as S
 from ._query import lookup_scope
 
-__all__ = ["INTERVALS", "causality", "cost_over_time", "error_patterns"]
+__all__ = ["INTERVALS", "causality", "error_patterns"]
 
 _FAILED: Final = ("failed", "timeout")
 _ERROR_LEVELS: Final = ("ERROR", "CRITICAL")
@@ -354,88 +353,4 @@ def causality(
         "target": clean(target),
         "ancestors": [clean(a) for a in ancestors],
         "causes": [clean(c) for c in causes],
-    }
-
-
-# -- cost over time -----------------------------------------------------------------------------
-def cost_over_time(
-    engine: Engine,
-    project: str,
-    since: datetime,
-    until: datetime,
-    *,
-    group_by: str,
-    interval: str,
-    agent: str | None = None,
-    provider: str | None = None,
-    model: str | None = None,
-) -> dict[str, Any]:
-    """LLM calls per time bucket and group: counts, tokens, cost (unpriced calls counted)."""
-    dialect = engine.dialect.name
-    width = INTERVALS[interval]
-    bucket = time_bucket(S.c.start_time, width, dialect).label("bucket")
-    group_col: Any = {
-        "provider": S.c.provider,
-        "model": S.c.model,
-        "agent": S.c.agent_name,
-    }.get(group_by)
-    grp = (group_col if group_col is not None else literal(None)).label("grp")
-    where = [
-        S.c.project == project,
-        S.c.kind == "llm",
-        S.c.status.in_(SPAN_STATUSES),
-        S.c.start_time >= since,
-        S.c.start_time <= until,
-    ]
-    if agent is not None:
-        where.append(S.c.agent_name == agent)
-    if provider is not None:
-        where.append(S.c.provider == provider)
-    if model is not None:
-        where.append(S.c.model == model)
-    group_cols = [bucket] if group_col is None else [bucket, group_col]
-    query = (
-        select(
-            bucket,
-            grp,
-            func.count().label("calls"),
-            func.coalesce(func.sum(S.c.input_tokens), 0).label("inp"),
-            func.coalesce(func.sum(S.c.output_tokens), 0).label("out"),
-            func.coalesce(func.sum(S.c.total_tokens), 0).label("tot"),
-            func.coalesce(func.sum(S.c.total_cost), 0.0).label("cost"),
-            func.sum(case((S.c.total_cost.is_(None), 1), else_=0)).label("unpriced"),
-        )
-        .where(*where)
-        .group_by(*group_cols)
-        .order_by(*group_cols)
-    )
-    with engine.connect() as conn:
-        rows = list(conn.execute(query).mappings())
-    buckets = []
-    total_cost = 0.0
-    total_calls = 0
-    for r in rows:
-        cost = float(r["cost"] or 0.0)
-        total_cost += cost
-        total_calls += int(r["calls"])
-        buckets.append(
-            {
-                "bucket_start": r["bucket"],
-                "group": None if r["grp"] is None else str(r["grp"]),
-                "calls": int(r["calls"]),
-                "input_tokens": int(r["inp"] or 0),
-                "output_tokens": int(r["out"] or 0),
-                "total_tokens": int(r["tot"] or 0),
-                "total_cost": round(cost, 9),
-                "unpriced_calls": int(r["unpriced"] or 0),
-            }
-        )
-    return {
-        "group_by": group_by,
-        "interval": interval,
-        "start": since,
-        "end": until,
-        "total_cost": round(total_cost, 9),
-        "total_calls": total_calls,
-        "buckets": buckets,
     }

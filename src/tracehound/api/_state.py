@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..store._engine import dialect_of, make_engine
 from ..store._migrate import HEAD, current_revision, ensure_schema
 from ._decode import DecodePool
+from ._rollup import DayRollups
 from ._store import make_exporter
 from ._stream import Broadcaster
 from ._writer import IngestWriter, OwnershipGuard
@@ -75,6 +76,7 @@ class Server:
         self.rate = RateLimiter(limits.rate_limit, limits.rate_burst)
         self.auth_failures = RateLimiter(limits.auth_failure_rate, limits.auth_failure_burst)
         self.broadcaster = Broadcaster(self.engine, interval=stream_interval)
+        self.rollups = DayRollups()
         self.writer: IngestWriter | None = None
         self.schema_error: str | None = None
         self.schema_revision: str | None = None
@@ -114,11 +116,15 @@ class Server:
                 exporter,
                 OwnershipGuard(self.engine),
                 max_queue_records=self.limits.queue_max_records,
-                on_stored=self.broadcaster.publish_threadsafe,
+                on_stored=self._stored,
             )
             writer.start()
             self.writer = writer
             return True
+
+    def _stored(self, project: str, records: list[Any]) -> None:
+        self.rollups.invalidate(project, records)
+        self.broadcaster.publish_threadsafe(project, records)
 
     def stop(self) -> None:
         if self.decode_pool is not None:

@@ -1,11 +1,12 @@
-"""The SQL side of monitoring: spans aggregated per scope, time bucket and group.
+"""The SQL side of monitoring: spans aggregated per series, time bucket, group and latency bin.
 
-One pass over the ``spans`` table (kinds ``agent``, ``llm``, ``tool``) gives, per
-(kind, agent, model-or-tool, time bucket, group): counts of executions, skips and failures,
-sums and sums of squares of cost and tokens; a second pass gives the latency histogram
-(:mod:`._histogram`). Both are dialect-neutral SQLAlchemy Core (dialect differences come from
-:mod:`tracehound.store._dialect`), run concurrently on two connections, and are
-rolled up in Python into :class:`Agg` accumulators per series:
+One statement per kind group (agent spans; LLM and tool calls), run concurrently on two
+connections, reads the finished spans of ``[start, end)`` once and groups them by
+(bucket, latency bin, group, kind, agent, model-or-tool): counts of spans, skips and
+failures, sums and sums of squares of cost and tokens; the latency histogram comes with
+the grouping (:mod:`._histogram`). It is dialect-neutral SQLAlchemy Core (dialect
+differences come from :mod:`tracehound.store._dialect`). The rows are rolled up in Python
+into :class:`Agg` accumulators per series:
 
 * ``("agent", name)`` — agent executions (kind ``agent``) of an agent;
 * ``("agent_llm", name)`` — the LLM calls made inside that agent (cost and tokens per call);
@@ -13,9 +14,11 @@ rolled up in Python into :class:`Agg` accumulators per series:
 * ``("tool", name)`` — calls of a tool.
 
 Buckets are ``epoch_seconds(start_time) // width`` (the integer form of
-:func:`tracehound.store._dialect.time_bucket`: no per-row date formatting, a smaller sort key).
-The ``group`` is a small integer computed in SQL: 1 inside the evaluation window and 0 in the
-baseline (anomalies), or the cohort (0 = A, 1 = B) of a comparison.
+:func:`tracehound.store._dialect.time_bucket`: no per-row date formatting), packed with the
+bin and the group into one integer so that the sort behind ``GROUP BY`` mostly compares one
+integer. The ``group`` is a small integer computed in SQL: 1 inside the evaluation window
+and 0 in the baseline (anomalies, when the window is off the bucket grid), or the cohort
+(0 = A, 1 = B) of a comparison.
 """
 
 from __future__ import annotations
@@ -159,12 +162,8 @@ def fetch(
     cost_hist: bool = False,
     kinds: Sequence[str] = KINDS,
 ) -> Frame:
-    """Aggregate the finished spans of ``kinds`` matching ``where``.
-
-    One statement per kind group (agent spans; LLM and tool calls), run concurrently: each
-    groups by (kind, agent, model-or-tool, bucket, group, latency bin) and sums everything
-    else, so the table is read once per statement and the latency histogram comes along.
-    """
+    """Aggregate the finished spans of ``kinds`` matching ``where`` (see the module
+    docstring); ``cost_hist`` adds a cost histogram of the LLM calls (a third statement)."""
     dialect = engine.dialect.name
     zero = literal(0, Integer(), literal_execute=True)
     second = case((S.c.kind == "llm", S.c.model), (S.c.kind == "tool", S.c.name), else_=None)

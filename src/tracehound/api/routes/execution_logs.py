@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query
@@ -22,6 +22,7 @@ from ...store._schema import metrics as M
 from ...store._schema import spans as S
 from .._deps import ERRORS, Caller, IdPath, ServerDep, TextQuery
 from .._query import lookup_scope
+from .._rollup import seed002_summary
 from .._state import Server
 from ..errors import ApiError
 from ..schemas import (
@@ -46,6 +47,12 @@ _LINKS: Final = (
     "external_platform",
     "external_user_id",
 )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _str(value: Any) -> str | None:
@@ -371,8 +378,14 @@ def get_execution_analytics(
         TokenStats,
     )
 
-    an = server.analytics(caller.project)
-    got = an.get_analytics_summary(start_date, end_date, report_id or None)
+    end = _utc(end_date) or datetime.now(UTC)
+    start = _utc(start_date) or end - timedelta(days=30)
+    if start > end:
+        raise ApiError(422, "start_date: must not be after end_date", field="start_date")
+    if report_id:
+        got = server.analytics(caller.project).get_analytics_summary(start, end, report_id)
+    else:
+        got = seed002_summary(server.engine, server.rollups, caller.project, start, end)
     ex = dict(got["execution_analytics"])
     ex["duration_stats"] = pick(DurationStats, ex.get("duration_stats") or {})
     llm = dict(got["llm_call_analytics"])

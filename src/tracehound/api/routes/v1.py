@@ -24,7 +24,7 @@ from ...store._schema import events as E
 from ...store._schema import sessions as SESS
 from ...store._schema import spans as S
 from .._deps import ERRORS, Caller, IdPath, ServerDep, TextQuery
-from .._insights import INTERVALS, causality, cost_over_time, error_patterns
+from .._insights import INTERVALS, causality, error_patterns
 from .._query import (
     EVENT_FIELDS,
     SPAN_FIELDS,
@@ -38,6 +38,7 @@ from .._query import (
     search,
     sort_key,
 )
+from .._rollup import cost_summary
 from .._rows import event_out, plain, span_out
 from .._state import Server
 from .._stream import sse_message
@@ -931,12 +932,14 @@ def cost(
     buckets = (end - start).total_seconds() / INTERVALS[interval]
     if buckets > 100_000:
         raise ApiError(422, "interval: too many buckets for this range; widen it", field="interval")
-    return cost_over_time(
+    return cost_summary(
         server.engine,
+        server.rollups,
         caller.project,
         start,
         end,
         group_by=group_by,
+        width=INTERVALS[interval],
         interval=interval,
         agent=agent or None,
         provider=provider or None,
