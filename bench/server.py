@@ -376,7 +376,9 @@ QUERIES = [
     ("GET /v1/traces", "/v1/traces", {}),
     ("GET /v1/spans?kind=llm", "/v1/spans", {"kind": "llm"}),
     ("GET /v1/spans?agent (page 2)", "/v1/spans", {"agent": "agent-05", "limit": 50}),
-    ("GET /v1/analytics/cost?group_by=model", "/v1/analytics/cost", {"group_by": "model"}),
+    ("GET /v1/analytics/cost?group_by=model (7 days)", "/v1/analytics/cost", {"group_by": "model"}),
+    ("GET /execution-logs/executions/{execution_id}", "/execution-logs/executions/x11-4242", {}),
+    ("GET /v1/traces/{trace_id}", "/v1/traces/x11-4242", {}),
 ]
 
 

@@ -111,12 +111,13 @@ def create_app(
     install_error_handlers(app)
     _install_store_errors(app)
 
-    from .routes import execution_logs, health, ingest, v1
+    from .routes import execution_logs, health, ingest, monitoring, v1
 
     app.include_router(health.router)
     app.include_router(execution_logs.router)
     app.include_router(ingest.router)
     app.include_router(v1.router)
+    app.include_router(monitoring.router)
 
     from ..web import router as web_router
 
