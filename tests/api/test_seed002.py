@@ -329,3 +329,13 @@ def test_delete_an_execution(any_api: Api) -> None:
     assert any_api.get("/v1/spans", params={"trace_id": "exec_failed"}).json()["items"] == []
     remaining = any_api.get("/execution-logs/executions").json()["execution_logs"]
     assert [log["id"] for log in remaining] == ["log-run"]
+
+
+def test_execution_ids_given_by_the_caller_and_span_ids(any_api: Api) -> None:
+    recs = execution("generated-trace", agent="planner", agent_id="given-log", attrs={"execution_id": "exec_given_1"})
+    any_api.ok(recs)
+    for ident in ("exec_given_1", "generated-trace", "given-log"):
+        r = any_api.get(f"/execution-logs/executions/{ident}")
+        assert r.status_code == 200, (ident, r.text)
+        assert [s["id"] for s in r.json()["steps"]] == ["given-log"]
+        assert r.json()["execution_id"] == ident

@@ -17,11 +17,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 
+from ...model import SPAN_STATUSES
 from ...store._schema import events as E
 from ...store._schema import metrics as M
 from ...store._schema import spans as S
 from .._deps import ERRORS, Caller, IdPath, ServerDep, TextQuery
-from .._query import lookup_scope
+from .._query import json_text, lookup_scope
 from .._rollup import seed002_summary
 from .._state import Server
 from ..errors import ApiError
@@ -248,8 +249,7 @@ def get_execution_by_id(
     execution_id: Annotated[str, IdPath("The execution id (the trace id).")],
     include_llm_calls: Annotated[bool, Query(description="Include associated LLM calls.")] = True,
 ) -> dict[str, Any]:
-    an = server.analytics(caller.project)
-    logs = an.get_execution_logs(execution_id, include_llm_calls=False)
+    logs = execution_logs_of(server, caller.project, execution_id)
     if not logs:
         raise ApiError(
             404, f"execution_id: execution {execution_id[:80]!r} not found", field="execution_id"
@@ -264,6 +264,74 @@ def get_execution_by_id(
         step.pop("execution_id")
     steps.sort(key=lambda s: (s["start_time"] is None, s["start_time"]))
     return {"execution_id": execution_id, "steps": steps}
+
+
+def _log_from_row(m: Mapping[Any, Any]) -> dict[str, Any]:
+    """An agent span row → seed 002's execution log fields (the rules of
+    ``ExecutionAnalytics.get_executions``)."""
+    a = m["attributes"] if isinstance(m["attributes"], dict) else {}
+    status = m["status"]
+    error = m["error_message"] or a.get("error_message")
+    if error is None and status in ("failed", "timeout"):
+        error = m["status_message"]
+    log = {
+        "id": m["id"],
+        "execution_id": m["trace_id"],
+        "agent_type": m["agent_name"],
+        "execution_step": a.get("execution_step") or m["name"],
+        "action_type": a.get("action_type"),
+        "status": _SEED_STATUS.get(status, status),
+        "start_time": m["start_time"],
+        "end_time": m["end_time"],
+        "duration_ms": m["duration_ms"],
+        "input_data": m["input"],
+        "output_data": m["output"],
+        "error_message": error,
+        "metadata": a.get("metadata"),
+    }
+    for key in _LINKS:
+        log[key] = a.get(key)
+    return _log_out(log)
+
+
+def execution_logs_of(server: Server, project: str, execution_id: str) -> list[dict[str, Any]]:
+    """The execution logs of a seed-002 execution id, in start order: the agent spans of the
+    trace with that id (or of the trace holding the span with that id), else those that
+    recorded it as their ``execution_id`` attribute (ids given by the caller)."""
+    dialect = server.dialect
+    scope = lookup_scope(S, project, dialect)
+    with server.engine.connect() as conn:
+        rows = list(
+            conn.execute(
+                select(S)
+                .where(scope, S.c.trace_id == execution_id, S.c.kind == "agent")
+                .order_by(S.c.start_time, S.c.id)
+            ).mappings()
+        )
+        if not rows:
+            own = conn.execute(select(S.c.trace_id).where(scope, S.c.id == execution_id)).first()
+            if own is not None:
+                rows = list(
+                    conn.execute(
+                        select(S)
+                        .where(scope, S.c.trace_id == own[0], S.c.kind == "agent")
+                        .order_by(S.c.start_time, S.c.id)
+                    ).mappings()
+                )
+        if not rows:
+            rows = list(
+                conn.execute(
+                    select(S)
+                    .where(
+                        S.c.project == project,
+                        S.c.kind == "agent",
+                        S.c.status.in_(SPAN_STATUSES),
+                        json_text(S.c.attributes, "execution_id", dialect) == execution_id,
+                    )
+                    .order_by(S.c.start_time, S.c.id)
+                ).mappings()
+            )
+    return [_log_from_row(r) for r in rows]
 
 
 _STEP_KEYS: Final = (
