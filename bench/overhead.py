@@ -370,6 +370,9 @@ def main() -> None:
         rows["tracehound hot path (calling thread)"] = median_of(
             reps, lambda: bench_tracehound_hot(n, tmp)
         )
+        rows["tracehound disabled (enabled=False)"] = median_of(
+            reps, lambda: bench_tracehound_disabled(n, tmp)
+        )
         totals = [bench_tracehound_total(n, tmp) for _ in range(reps)]
         rows["tracehound total CPU incl. files + SQLite"] = statistics.median(t[0] for t in totals)
         rows["OpenTelemetry SDK (BatchSpanProcessor, no-op exporter)"] = median_of(

@@ -44,7 +44,11 @@ sys.path.insert(0, SRC)
 MS = 1_000_000
 DAY = 86_400 * 1_000_000_000
 AGENTS = [f"agent-{i:02d}" for i in range(20)]
-MODELS = (("openai", "gpt-4o"), ("anthropic", "claude-3-5-sonnet-20241022"), ("openai", "gpt-4o-mini"))
+MODELS = (
+    ("openai", "gpt-4o"),
+    ("anthropic", "claude-3-5-sonnet-20241022"),
+    ("openai", "gpt-4o-mini"),
+)
 
 
 # -- the server ---------------------------------------------------------------------------------
@@ -76,7 +80,18 @@ def serve(url: str) -> Iterator[Served]:
     env["PYTHONUNBUFFERED"] = "1"
     env["NO_COLOR"] = "1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tracehound", "serve", "--port", "0", "--store", url, "--rate-limit", "0"],
+        [
+            sys.executable,
+            "-m",
+            "tracehound",
+            "serve",
+            "--port",
+            "0",
+            "--store",
+            url,
+            "--rate-limit",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -155,7 +170,15 @@ def wire_batches(n_batches: int, per_batch: int, seed: int) -> list[bytes]:
                 "attributes": {"execution_step": "plan", "report_id": f"r-{i % 50}"},
             }
             if kind == "llm":
-                rec.update(provider=provider, model=model, input_tokens=1200, output_tokens=300, total_tokens=1500, total_cost=0.0042, cost_source="caller")
+                rec.update(
+                    provider=provider,
+                    model=model,
+                    input_tokens=1200,
+                    output_tokens=300,
+                    total_tokens=1500,
+                    total_cost=0.0042,
+                    cost_source="caller",
+                )
             records.append(rec)
         out.append(orjson.dumps(records))
     return out
@@ -196,7 +219,12 @@ def otlp_batches(n_batches: int, per_batch: int, seed: int) -> list[bytes]:
             if i % 5 == 0:
                 sp.span_id = agent_id
                 sp.name = "invoke_agent planner"
-                sp.attributes.extend([kv("gen_ai.operation.name", "invoke_agent"), kv("gen_ai.agent.name", AGENTS[i % 20])])
+                sp.attributes.extend(
+                    [
+                        kv("gen_ai.operation.name", "invoke_agent"),
+                        kv("gen_ai.agent.name", AGENTS[i % 20]),
+                    ]
+                )
             elif i % 5 < 4:
                 sp.span_id = secrets.token_bytes(8)
                 sp.parent_span_id = agent_id
@@ -215,7 +243,9 @@ def otlp_batches(n_batches: int, per_batch: int, seed: int) -> list[bytes]:
                 sp.span_id = secrets.token_bytes(8)
                 sp.parent_span_id = agent_id
                 sp.name = "execute_tool search"
-                sp.attributes.extend([kv("gen_ai.operation.name", "execute_tool"), kv("gen_ai.tool.name", "search")])
+                sp.attributes.extend(
+                    [kv("gen_ai.operation.name", "execute_tool"), kv("gen_ai.tool.name", "search")]
+                )
         out.append(request.SerializeToString())
     return out
 
@@ -245,13 +275,22 @@ def _client(base: str, path: str, content_type: str, key: str, bodies: list[byte
 
 
 def load(
-    base: str, path: str, content_type: str, key: str, bodies: list[bytes], clients: int, per_batch: int
+    base: str,
+    path: str,
+    content_type: str,
+    key: str,
+    bodies: list[bytes],
+    clients: int,
+    per_batch: int,
 ) -> tuple[float, float]:
     """``(spans per second, server CPU ms per 1000 spans)``."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     shares = [bodies[i::clients] for i in range(clients)]
-    procs = [ctx.Process(target=_client, args=(base, path, content_type, key, share, q)) for share in shares]
+    procs = [
+        ctx.Process(target=_client, args=(base, path, content_type, key, share, q))
+        for share in shares
+    ]
     start_barrier = [p.start() for p in procs]
     del start_barrier
     for _ in procs:
@@ -285,7 +324,9 @@ def fill(url: str, project: str, total: int, seed: int = 11) -> None:
     ensure_schema(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        have = conn.execute(select(func.count()).select_from(spans).where(spans.c.project == project)).scalar_one()
+        have = conn.execute(
+            select(func.count()).select_from(spans).where(spans.c.project == project)
+        ).scalar_one()
     engine.dispose()
     if have >= total:
         print(f"  reusing {have:,} stored spans")
@@ -316,14 +357,27 @@ def fill(url: str, project: str, total: int, seed: int = 11) -> None:
         dur = rnd.randrange(100, 20_000)
         batch.append(
             Span(
-                id=aid, trace_id=trace, parent_id=None, session_id=f"s-{n // 1000}", project=project,
-                kind="agent", name="plan", status=status, start_time=start,
+                id=aid,
+                trace_id=trace,
+                parent_id=None,
+                session_id=f"s-{n // 1000}",
+                project=project,
+                kind="agent",
+                name="plan",
+                status=status,
+                start_time=start,
                 end_time=None if status == "running" else start + dur * MS,
-                duration_ms=None if status == "running" else float(dur), agent_name=agent,
-                input={"prompt": f"request {n}"}, output={"ok": True},
+                duration_ms=None if status == "running" else float(dur),
+                agent_name=agent,
+                input={"prompt": f"request {n}"},
+                output={"ok": True},
                 error_type="TimeoutError" if status == "failed" else None,
                 error_message="upstream timed out" if status == "failed" else None,
-                attributes={"execution_step": "plan", "report_id": f"r-{n % 500}", "action_type": "generate_plan"},
+                attributes={
+                    "execution_step": "plan",
+                    "report_id": f"r-{n % 500}",
+                    "action_type": "generate_plan",
+                },
             )
         )
         for j in range(3):
@@ -331,19 +385,46 @@ def fill(url: str, project: str, total: int, seed: int = 11) -> None:
             s = start + (j + 1) * MS
             batch.append(
                 Span(
-                    id=f"{aid}-l{j}", trace_id=trace, parent_id=aid, session_id=f"s-{n // 1000}", project=project,
-                    kind="llm", name=f"chat {model}", status="success", start_time=s, end_time=s + 800 * MS,
-                    duration_ms=800.0, agent_name=agent, input=[{"role": "user", "content": "hi"}], output="hello",
-                    attributes={"call_type": "inference"}, provider=provider, model=model, input_tokens=1200,
-                    output_tokens=300, total_tokens=1500, input_cost=0.003, output_cost=0.003, total_cost=0.006,
+                    id=f"{aid}-l{j}",
+                    trace_id=trace,
+                    parent_id=aid,
+                    session_id=f"s-{n // 1000}",
+                    project=project,
+                    kind="llm",
+                    name=f"chat {model}",
+                    status="success",
+                    start_time=s,
+                    end_time=s + 800 * MS,
+                    duration_ms=800.0,
+                    agent_name=agent,
+                    input=[{"role": "user", "content": "hi"}],
+                    output="hello",
+                    attributes={"call_type": "inference"},
+                    provider=provider,
+                    model=model,
+                    input_tokens=1200,
+                    output_tokens=300,
+                    total_tokens=1500,
+                    input_cost=0.003,
+                    output_cost=0.003,
+                    total_cost=0.006,
                     cost_source="bench",
                 )
             )
         s = start + 5 * MS
         batch.append(
             Span(
-                id=f"{aid}-t", trace_id=trace, parent_id=aid, session_id=f"s-{n // 1000}", project=project,
-                kind="tool", name="search", status="success", start_time=s, end_time=s + 50 * MS, duration_ms=50.0,
+                id=f"{aid}-t",
+                trace_id=trace,
+                parent_id=aid,
+                session_id=f"s-{n // 1000}",
+                project=project,
+                kind="tool",
+                name="search",
+                status="success",
+                start_time=s,
+                end_time=s + 50 * MS,
+                duration_ms=50.0,
                 agent_name=agent,
             )
         )
@@ -369,8 +450,16 @@ def fill(url: str, project: str, total: int, seed: int = 11) -> None:
 
 QUERIES = [
     ("GET /execution-logs/executions", "/execution-logs/executions", {}),
-    ("GET /execution-logs/executions?include_llm_calls", "/execution-logs/executions", {"include_llm_calls": "true"}),
-    ("GET /execution-logs/executions?agent_type&status", "/execution-logs/executions", {"agent_type": "agent-03", "status": "failed"}),
+    (
+        "GET /execution-logs/executions?include_llm_calls",
+        "/execution-logs/executions",
+        {"include_llm_calls": "true"},
+    ),
+    (
+        "GET /execution-logs/executions?agent_type&status",
+        "/execution-logs/executions",
+        {"agent_type": "agent-03", "status": "failed"},
+    ),
     ("GET /execution-logs/llm-calls", "/execution-logs/llm-calls", {}),
     ("GET /execution-logs/analytics/summary (30 days)", "/execution-logs/analytics/summary", {}),
     ("GET /v1/traces", "/v1/traces", {}),
@@ -440,7 +529,9 @@ def drop_pg(server: str, name: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dialects", default="sqlite,postgresql")
     ap.add_argument("--ingest-spans", type=int, default=200_000)
     ap.add_argument("--stored-spans", type=int, default=1_000_000)
@@ -449,7 +540,9 @@ def main() -> None:
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/")
-    ap.add_argument("--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "tracehound-bench"))
+    ap.add_argument(
+        "--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "tracehound-bench")
+    )
     args = ap.parse_args()
     work = Path(args.dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -477,10 +570,23 @@ def main() -> None:
             otlp = otlp_batches(n_batches, per_batch, 2)
             with serve(url) as base:
                 # warm up (imports, price lookups, connections)
-                load(base, "/v1/ingest", "application/json", key, wire_batches(4, per_batch, 9), 1, per_batch)
+                load(
+                    base,
+                    "/v1/ingest",
+                    "application/json",
+                    key,
+                    wire_batches(4, per_batch, 9),
+                    1,
+                    per_batch,
+                )
                 for label, path, ctype, bodies in (
                     ("POST /v1/ingest", "/v1/ingest", "application/json", wire),
-                    ("POST /v1/traces (OTLP protobuf, GenAI)", "/v1/traces", "application/x-protobuf", otlp),
+                    (
+                        "POST /v1/traces (OTLP protobuf, GenAI)",
+                        "/v1/traces",
+                        "application/x-protobuf",
+                        otlp,
+                    ),
                 ):
                     rate, cpu = load(base, path, ctype, key, bodies, args.clients, per_batch)
                     line = (

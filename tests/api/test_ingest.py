@@ -305,7 +305,10 @@ def test_large_bodies_decoded_by_worker_processes(sqlite_url: str) -> None:
         assert r.status_code == 207, r.text
         body = r.json()
         assert (body["accepted"], body["rejected"]) == (598, 2)
-        assert [(e["index"], e["field"]) for e in body["errors"]] == [(10, "status"), (20, "record")]
+        assert [(e["index"], e["field"]) for e in body["errors"]] == [
+            (10, "status"),
+            (20, "record"),
+        ]
         assert api.get("/v1/spans/w-599").status_code == 200
         many = [span(id=uid("many"), input=pad) for _ in range(1001)]
         _error(api.ingest(many), 413, "records")

@@ -460,16 +460,31 @@ def test_large_otlp_bodies_decoded_by_worker_processes(sqlite_url: str) -> None:
 
     with running_api(sqlite_url, decode_workers=1) as api:
         spans = [
-            _json_span(f"{i + 1:016x}", "chat gpt-4o", **{"gen_ai__operation__name": "chat", "gen_ai__request__model": "gpt-4o", "gen_ai__usage__input_tokens": 10, "pad": "x" * 200})
+            _json_span(
+                f"{i + 1:016x}",
+                "chat gpt-4o",
+                **{
+                    "gen_ai__operation__name": "chat",
+                    "gen_ai__request__model": "gpt-4o",
+                    "gen_ai__usage__input_tokens": 10,
+                    "pad": "x" * 200,
+                },
+            )
             for i in range(400)
         ]
         spans.append({**_json_span("ffffffffffffffff", "bad"), "traceId": "nothex"})
         body = orjson.dumps(_request(spans))
         assert len(body) > 64 * 1024
-        r = api.client.post("/v1/traces", content=body, headers=api.headers(**{"Content-Type": "application/json"}))
+        r = api.client.post(
+            "/v1/traces", content=body, headers=api.headers(**{"Content-Type": "application/json"})
+        )
         assert r.status_code == 200, r.text
         assert r.json()["partialSuccess"]["rejectedSpans"] == "1"
         assert api.get(f"/v1/traces/{TRACE}").json()["span_count"] == 400
         junk = bytes(range(256)) * 400
-        r = api.client.post("/v1/traces", content=junk, headers=api.headers(**{"Content-Type": "application/x-protobuf"}))
+        r = api.client.post(
+            "/v1/traces",
+            content=junk,
+            headers=api.headers(**{"Content-Type": "application/x-protobuf"}),
+        )
         assert r.status_code == 400 and r.headers["content-type"] == "application/x-protobuf"

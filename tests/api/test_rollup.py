@@ -38,7 +38,14 @@ def _dataset(seed: int = 3) -> list[dict[str, Any]]:
         )
         out.append(agent)
         for j in range(rnd.randrange(3)):
-            provider, model = rnd.choice([("openai", "gpt-4o"), ("anthropic", "claude-3-5-haiku-20241022"), (None, "mystery-model"), ("openai", None)])
+            provider, model = rnd.choice(
+                [
+                    ("openai", "gpt-4o"),
+                    ("anthropic", "claude-3-5-haiku-20241022"),
+                    (None, "mystery-model"),
+                    ("openai", None),
+                ]
+            )
             llm = span(
                 id=f"a{i}-l{j}",
                 trace_id=f"t{i}",
@@ -88,15 +95,38 @@ def test_summary_equals_the_whole_range_query(loaded: Api) -> None:
             assert got == want, (start, end)
     # through the API
     start, end = RANGES[1]
-    r = loaded.get("/execution-logs/analytics/summary", params={"start_date": start.isoformat(), "end_date": end.isoformat()})
-    assert r.json()["execution_analytics"]["total_executions"] == reference.get_analytics_summary(start, end)["execution_analytics"]["total_executions"]
+    r = loaded.get(
+        "/execution-logs/analytics/summary",
+        params={"start_date": start.isoformat(), "end_date": end.isoformat()},
+    )
+    assert (
+        r.json()["execution_analytics"]["total_executions"]
+        == reference.get_analytics_summary(start, end)["execution_analytics"]["total_executions"]
+    )
 
 
 def test_cached_days_refresh_after_ingest(loaded: Api) -> None:
-    params = {"start_date": (BASE - timedelta(days=1)).isoformat(), "end_date": (BASE + timedelta(days=20)).isoformat()}
-    before = loaded.get("/execution-logs/analytics/summary", params=params).json()["execution_analytics"]["total_executions"]
-    loaded.ok([span(id="late", trace_id="late", kind="agent", agent_name="late", start_time=BASE_NS + 4 * 24 * H + 5)])
-    after = loaded.get("/execution-logs/analytics/summary", params=params).json()["execution_analytics"]
+    params = {
+        "start_date": (BASE - timedelta(days=1)).isoformat(),
+        "end_date": (BASE + timedelta(days=20)).isoformat(),
+    }
+    before = loaded.get("/execution-logs/analytics/summary", params=params).json()[
+        "execution_analytics"
+    ]["total_executions"]
+    loaded.ok(
+        [
+            span(
+                id="late",
+                trace_id="late",
+                kind="agent",
+                agent_name="late",
+                start_time=BASE_NS + 4 * 24 * H + 5,
+            )
+        ]
+    )
+    after = loaded.get("/execution-logs/analytics/summary", params=params).json()[
+        "execution_analytics"
+    ]
     assert after["total_executions"] == before + 1 and after["agent_type_counts"]["late"] == 1
 
 
@@ -105,7 +135,16 @@ def test_cached_days_refresh_after_ingest(loaded: Api) -> None:
 def test_cost_buckets_equal_a_direct_sum(loaded: Api, interval: str, group_by: str) -> None:
     width = {"hour": 3600, "day": 86_400, "week": 604_800}[interval]
     start, end = RANGES[1]
-    got = cost_summary(loaded.server.engine, DayRollups(), "alpha", start, end, group_by=group_by, width=width, interval=interval)
+    got = cost_summary(
+        loaded.server.engine,
+        DayRollups(),
+        "alpha",
+        start,
+        end,
+        group_by=group_by,
+        width=width,
+        interval=interval,
+    )
     expected: dict[tuple[datetime, Any], list[float]] = defaultdict(lambda: [0, 0.0])
     with loaded.server.engine.connect() as conn:
         stored = conn.execute(
@@ -120,16 +159,26 @@ def test_cost_buckets_equal_a_direct_sum(loaded: Api, interval: str, group_by: s
         acc = expected[(bucket, group)]
         acc[0] += 1
         acc[1] += cost or 0.0
-    assert {(b["bucket_start"], b["group"]): b["calls"] for b in got["buckets"]} == {k: v[0] for k, v in expected.items()}
+    assert {(b["bucket_start"], b["group"]): b["calls"] for b in got["buckets"]} == {
+        k: v[0] for k, v in expected.items()
+    }
     for b in got["buckets"]:
-        assert b["total_cost"] == pytest.approx(expected[(b["bucket_start"], b["group"])][1], abs=1e-8)
+        assert b["total_cost"] == pytest.approx(
+            expected[(b["bucket_start"], b["group"])][1], abs=1e-8
+        )
     assert got["total_calls"] == sum(v[0] for v in expected.values())
 
 
 def test_split_days() -> None:
     days, edges = split_days(BASE + timedelta(hours=1), BASE + timedelta(days=3, hours=2))
     assert days == [BASE + timedelta(days=1), BASE + timedelta(days=2)]
-    assert edges == [(BASE + timedelta(hours=1), BASE + timedelta(days=1), False), (BASE + timedelta(days=3), BASE + timedelta(days=3, hours=2), True)]
+    assert edges == [
+        (BASE + timedelta(hours=1), BASE + timedelta(days=1), False),
+        (BASE + timedelta(days=3), BASE + timedelta(days=3, hours=2), True),
+    ]
     days, edges = split_days(BASE, BASE + timedelta(days=1))
     assert days == [BASE] and edges == [(BASE + timedelta(days=1), BASE + timedelta(days=1), True)]
-    assert split_days(BASE + timedelta(hours=1), BASE + timedelta(hours=2)) == ([], [(BASE + timedelta(hours=1), BASE + timedelta(hours=2), True)])
+    assert split_days(BASE + timedelta(hours=1), BASE + timedelta(hours=2)) == (
+        [],
+        [(BASE + timedelta(hours=1), BASE + timedelta(hours=2), True)],
+    )

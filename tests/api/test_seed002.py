@@ -332,7 +332,12 @@ def test_delete_an_execution(any_api: Api) -> None:
 
 
 def test_execution_ids_given_by_the_caller_and_span_ids(any_api: Api) -> None:
-    recs = execution("generated-trace", agent="planner", agent_id="given-log", attrs={"execution_id": "exec_given_1"})
+    recs = execution(
+        "generated-trace",
+        agent="planner",
+        agent_id="given-log",
+        attrs={"execution_id": "exec_given_1"},
+    )
     any_api.ok(recs)
     for ident in ("exec_given_1", "generated-trace", "given-log"):
         r = any_api.get(f"/execution-logs/executions/{ident}")

@@ -107,6 +107,12 @@ class DayRollups:
                     found[day] = rows
         return found
 
+    def forget(self, project: str) -> None:
+        """Forget every day of a project (after a deletion)."""
+        with self._lock:
+            for key in [k for k in self._data if k[1] == project]:
+                del self._data[key]
+
     def invalidate(self, project: str, records: Iterable[Record]) -> None:
         """Forget the days of these records (called after the server stores them)."""
         days = {

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -244,7 +243,3 @@ class Broadcaster:
 def sse_message(kind: str, ident: str, data: bytes) -> bytes:
     safe_id = ident.replace("\n", " ").replace("\r", " ")
     return b"event: " + kind.encode() + b"\nid: " + safe_id.encode() + b"\ndata: " + data + b"\n\n"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -513,6 +513,7 @@ async def delete_execution_logs(
             conn.execute(delete(E).where(lookup_scope(E, project, dialect), E.c.trace_id == trace))
             conn.execute(delete(M).where(M.c.project == project, M.c.trace_id == trace))
         writer.guard.forget_trace(trace)
+        server.rollups.forget(project)
         return int(counts.get("agent", 0)), int(counts.get("llm", 0)), trace
 
     n_exec, n_llm, trace = await asyncio.wrap_future(writer.call(work))
