@@ -73,6 +73,9 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+SERVE_ARGS: list[str] = []
+
+
 @contextmanager
 def serve(url: str) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEHOUND_", "OTEL_"))}
@@ -540,10 +543,13 @@ def main() -> None:
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/")
+    ap.add_argument("--decode-workers", type=int, default=None, help="passed to tracehound serve")
     ap.add_argument(
         "--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "tracehound-bench")
     )
     args = ap.parse_args()
+    if args.decode_workers is not None:
+        SERVE_ARGS.extend(["--decode-workers", str(args.decode_workers)])
     work = Path(args.dir)
     work.mkdir(parents=True, exist_ok=True)
     per_batch = 1000

@@ -4,8 +4,6 @@ Without a PostgreSQL server the PostgreSQL cases skip locally and fail in CI (``
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,17 +13,9 @@ import pytest
 from tracehound.analytics import ExecutionAnalytics
 from tracehound.model import Record
 
+from ..conftest import throwaway_pg_database
 from ._loader import load
 from ._scenario import Facts, record_scenario
-
-PG_SERVER = os.environ.get("TRACEHOUND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL unavailable: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -35,24 +25,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Record], Fa
 
 @pytest.fixture(scope="session")
 def analytics_pg_url(scenario: tuple[list[Record], Facts]) -> Iterator[str]:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover
-        _unavailable(f"psycopg is not installed ({exc})")
-    name = f"tracehound_analytics_{secrets.token_hex(6)}"
-    admin_url = PG_SERVER.rstrip("/") + "/postgres"
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _unavailable(f"cannot connect to {admin_url}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = PG_SERVER.rstrip("/") + "/" + name
-            load(url, scenario[0])
-            yield url
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_pg_database("tracehound_analytics") as url:
+        load(url, scenario[0])
+        yield url
 
 
 @pytest.fixture(scope="session")

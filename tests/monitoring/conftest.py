@@ -4,8 +4,6 @@ server the PostgreSQL cases skip locally and fail in CI), and a local webhook re
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,16 +12,8 @@ import pytest
 from tracehound.model import Span
 from tracehound.monitoring._synthetic import Injection
 
+from ..conftest import throwaway_pg_database
 from ._support import END_NS, Receiver, history, last_hours, load_postgres, write_sqlite
-
-PG_SERVER = os.environ.get("TRACEHOUND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL unavailable: {reason}")
 
 
 def faults() -> list[Injection]:
@@ -57,50 +47,17 @@ def clean_sqlite(tmp_path_factory: pytest.TempPathFactory, clean_records: list[S
 
 
 @pytest.fixture(scope="session")
-def pg_databases() -> Iterator[list[str]]:
-    """Names of the databases this session created (dropped at the end)."""
-    names: list[str] = []
-    yield names
-    if not names:
-        return
-    import psycopg
-
-    with psycopg.connect(
-        PG_SERVER.rstrip("/") + "/postgres", autocommit=True, connect_timeout=5
-    ) as admin:
-        for name in names:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _new_pg_database(pg_databases: list[str]) -> str:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover
-        _unavailable(f"psycopg is not installed ({exc})")
-    admin_url = PG_SERVER.rstrip("/") + "/postgres"
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _unavailable(f"cannot connect to {admin_url}: {exc}")
-    name = f"tracehound_monitoring_{secrets.token_hex(6)}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    pg_databases.append(name)
-    return PG_SERVER.rstrip("/") + "/" + name
+def faulty_pg(faulty_records: list[Span]) -> Iterator[str]:
+    with throwaway_pg_database("tracehound_monitoring") as url:
+        load_postgres(url, faulty_records)
+        yield url
 
 
 @pytest.fixture(scope="session")
-def faulty_pg(pg_databases: list[str], faulty_records: list[Span]) -> str:
-    url = _new_pg_database(pg_databases)
-    load_postgres(url, faulty_records)
-    return url
-
-
-@pytest.fixture(scope="session")
-def clean_pg(pg_databases: list[str], clean_records: list[Span]) -> str:
-    url = _new_pg_database(pg_databases)
-    load_postgres(url, clean_records)
-    return url
+def clean_pg(clean_records: list[Span]) -> Iterator[str]:
+    with throwaway_pg_database("tracehound_monitoring") as url:
+        load_postgres(url, clean_records)
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -147,9 +104,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def new_pg(pg_databases: list[str]) -> str:
+def new_pg() -> Iterator[str]:
     """An empty throwaway PostgreSQL database (no schema)."""
-    return _new_pg_database(pg_databases)
+    with throwaway_pg_database("tracehound_monitoring") as url:
+        yield url
 
 
 __all__ = ["END_NS", "faults"]

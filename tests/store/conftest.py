@@ -8,8 +8,6 @@ locally and fail in CI (``CI=true``).
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -17,39 +15,17 @@ import pytest
 
 from tracehound.model import Record
 
+from ..conftest import throwaway_pg_database
 from ._support import insert_records
 
-PG_SERVER = os.environ.get("TRACEHOUND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
 Writer = Callable[[Sequence[Record]], None]
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL unavailable: {reason}")
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """URL of a fresh PostgreSQL database for this test session (dropped afterwards)."""
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover
-        _unavailable(f"psycopg is not installed ({exc})")
-    name = f"tracehound_test_{secrets.token_hex(6)}"
-    admin_url = PG_SERVER.rstrip("/") + "/postgres"
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _unavailable(f"cannot connect to {admin_url}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield PG_SERVER.rstrip("/") + "/" + name
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_pg_database("tracehound_test") as url:
+        yield url
 
 
 def _reset_pg(url: str) -> None:

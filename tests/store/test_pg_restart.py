@@ -24,7 +24,7 @@ import pytest
 
 import tracehound
 
-from .conftest import _unavailable
+from ..conftest import need_service
 
 BIN_CANDIDATES = [
     os.environ.get("TRACEHOUND_PG_BIN", ""),
@@ -61,7 +61,7 @@ class PrivatePostgres:
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
             runuser = shutil.which("runuser")
             if runuser is None:
-                _unavailable("running as root without runuser to become postgres")
+                need_service("PostgreSQL", "running as root without runuser to become postgres")
             self.as_user = [runuser, "-u", "postgres", "--"]
             shutil.chown(self.root, "postgres", "postgres")
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
@@ -151,7 +151,7 @@ class PrivatePostgres:
 def private_pg() -> Iterator[PrivatePostgres]:
     bindir = _bindir()
     if bindir is None:
-        _unavailable("initdb / pg_ctl not found (set TRACEHOUND_PG_BIN)")
+        need_service("PostgreSQL", "initdb / pg_ctl not found (set TRACEHOUND_PG_BIN)")
     assert bindir is not None
     pg = PrivatePostgres(bindir)
     try:
@@ -160,7 +160,7 @@ def private_pg() -> Iterator[PrivatePostgres]:
             pg.start()
         except (subprocess.CalledProcessError, OSError) as exc:
             detail = getattr(exc, "stderr", "") or str(exc)
-            _unavailable(f"cannot start a private PostgreSQL: {detail}")
+            need_service("PostgreSQL", f"cannot start a private PostgreSQL: {detail}")
         yield pg
     finally:
         pg.cleanup()

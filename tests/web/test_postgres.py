@@ -3,8 +3,6 @@ every page's query answered, the numbers checked against the database."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,43 +10,26 @@ from typing import Any
 import pytest
 
 import tracehound
-from tests.conftest import need_service
+from tests.conftest import throwaway_pg_database
 from tracehound.demo import DemoSummary, run_demo
 
 pytestmark = pytest.mark.postgres
 
-PG_SERVER = os.environ.get("TRACEHOUND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/")
-
 
 @pytest.fixture(scope="module")
 def pg_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, DemoSummary]]:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover
-        need_service("PostgreSQL", f"psycopg is not installed ({exc})")
-    name = f"tracehound_test_web_{secrets.token_hex(6)}"
-    admin_url = PG_SERVER.rstrip("/") + "/postgres"
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        need_service("PostgreSQL", f"cannot connect to {admin_url}: {exc}")
-    url = PG_SERVER.rstrip("/") + "/" + name
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            tracehound.shutdown(timeout=0)
-            tracehound.configure(
-                trace_dir=tmp_path_factory.mktemp("pg-web") / "trace", store=url, exporters="store"
-            )
-            summary = run_demo(conversations=12, seed=7, speed=2000.0)
-            assert tracehound.flush(timeout=30)
-            tracehound.shutdown(timeout=5)
-            from tracehound.sdk import _runtime
+    with throwaway_pg_database("tracehound_test_web") as url:
+        tracehound.shutdown(timeout=0)
+        tracehound.configure(
+            trace_dir=tmp_path_factory.mktemp("pg-web") / "trace", store=url, exporters="store"
+        )
+        summary = run_demo(conversations=12, seed=7, speed=2000.0)
+        assert tracehound.flush(timeout=30)
+        tracehound.shutdown(timeout=5)
+        from tracehound.sdk import _runtime
 
-            _runtime._pending_settings[0] = None
-            yield url, summary
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _runtime._pending_settings[0] = None
+        yield url, summary
 
 
 def _scalar(url: str, sql: str, *args: Any) -> Any:

@@ -50,7 +50,8 @@ def serve(
         int | None,
         typer.Option(
             "--decode-workers",
-            help="Processes decoding large request bodies (default: CPUs - 1; 0: none).",
+            help="Processes decoding large request bodies (default: the CPUs, at most 8, "
+            "none on one CPU).",
             min=0,
             max=64,
         ),
@@ -72,7 +73,8 @@ def serve(
             "(create a key with `tracehound keys create --project P` instead)"
         )
     limits = Limits(rate_limit=rate_limit, rate_burst=max(1, int(rate_limit * 2)))
-    workers = decode_workers if decode_workers is not None else max(0, (os.cpu_count() or 1) - 1)
+    cpus = os.cpu_count() or 1
+    workers = decode_workers if decode_workers is not None else (min(cpus, 8) if cpus > 1 else 0)
     try:
         application = create_app(
             url,
