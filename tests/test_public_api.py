@@ -22,8 +22,18 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
 
 
 def test_core_surface() -> None:
-    for name in ("configure", "span", "event", "metric", "current_span", "flush", "shutdown",
-                 "stats", "propagate", "TracingThreadPoolExecutor"):
+    for name in (
+        "configure",
+        "span",
+        "event",
+        "metric",
+        "current_span",
+        "flush",
+        "shutdown",
+        "stats",
+        "propagate",
+        "TracingThreadPoolExecutor",
+    ):
         assert callable(getattr(tracehound, name)), name
 
 

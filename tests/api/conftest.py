@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -29,37 +28,16 @@ from fastapi.testclient import TestClient
 import tracehound
 from tracehound.api import Limits, create_app
 
+from ..conftest import throwaway_pg_database
 from ._support import Api
 
-PG_SERVER = os.environ.get("TRACEHOUND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 SRC = str(Path(tracehound.__file__).resolve().parents[1])
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL unavailable: {reason}")
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover
-        _unavailable(f"psycopg is not installed ({exc})")
-    name = f"tracehound_api_{secrets.token_hex(6)}"
-    admin_url = PG_SERVER.rstrip("/") + "/postgres"
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _unavailable(f"cannot connect to {admin_url}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield PG_SERVER.rstrip("/") + "/" + name
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_pg_database("tracehound_api") as url:
+        yield url
 
 
 def reset_pg(url: str) -> None:
