@@ -75,3 +75,25 @@ def test_bad_input_is_a_clear_4xx_and_the_server_stays_up(mon_api: Api, path: st
     assert 400 <= res.status_code < 500, res.text
     assert "detail" in res.json() or "error" in res.json()
     assert mon_api.get("/v1/stats?timeframe=1h").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/execution-logs/analytics/summary?end_date=7471",
+        "/v1/analytics/errors?since=6.103515625e-05",
+        "/v1/spans?until=1700000000",
+    ],
+)
+def test_numeric_times_are_refused_as_the_schema_says(mon_api: Api, path: str) -> None:
+    """Times are ISO-8601 in the OpenAPI document; a bare number is a 422 naming the field,
+    not silently read as a Unix timestamp (found by the property-based OpenAPI run)."""
+    res = mon_api.get(path)
+    assert res.status_code == 422, res.text
+    assert "ISO-8601" in res.text
+    assert (
+        mon_api.get(
+            path.split("?")[0] + "?" + path.split("?")[1].split("=")[0] + "=2025-01-31T12:00:00Z"
+        ).status_code
+        == 200
+    )

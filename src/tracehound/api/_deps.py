@@ -4,10 +4,13 @@ limiting), and common parameter types."""
 from __future__ import annotations
 
 import math
+import re
+from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 
 from ._state import Server
 from .auth import Principal
@@ -17,6 +20,7 @@ __all__ = [
     "ERRORS",
     "Caller",
     "IdPath",
+    "IsoDateTime",
     "ServerDep",
     "TextQuery",
     "get_server",
@@ -37,6 +41,23 @@ key_scheme = APIKeyHeader(
     auto_error=False,
     description="The same API key, in a header (for clients that cannot send a bearer token).",
 )
+
+
+_NUMBER: Final = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _iso_only(value: Any) -> Any:
+    """Query times are ISO-8601 text, as the OpenAPI document says: a bare number (which
+    pydantic would read as a Unix timestamp) is refused rather than guessed."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError(
+            "expected an ISO-8601 date-time such as 2025-01-31T12:00:00Z, not a number"
+        )
+    return value
+
+
+#: A date-time query parameter (ISO-8601 only).
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 def get_server(request: Request) -> Server:

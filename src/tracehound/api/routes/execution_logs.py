@@ -21,7 +21,7 @@ from ...model import SPAN_STATUSES
 from ...store._schema import events as E
 from ...store._schema import metrics as M
 from ...store._schema import spans as S
-from .._deps import ERRORS, Caller, IdPath, ServerDep, TextQuery
+from .._deps import ERRORS, Caller, IdPath, IsoDateTime, ServerDep, TextQuery
 from .._query import json_text, lookup_scope
 from .._rollup import seed002_summary
 from .._state import Server
@@ -199,10 +199,10 @@ def get_execution_logs(
     status: StatusQuery = None,
     external_platform: Annotated[str | None, TextQuery("Filter by external platform.")] = None,
     start_date: Annotated[
-        datetime | None, Query(description="Filter executions after this date.")
+        IsoDateTime | None, Query(description="Filter executions after this date.")
     ] = None,
     end_date: Annotated[
-        datetime | None, Query(description="Filter executions before this date.")
+        IsoDateTime | None, Query(description="Filter executions before this date.")
     ] = None,
     limit: Annotated[
         int, Query(ge=1, le=500, description="Maximum records to return (max 500).")
@@ -365,10 +365,10 @@ def get_llm_call_logs(
     report_id: Annotated[str | None, TextQuery("Filter by report ID.")] = None,
     execution_log_id: Annotated[str | None, TextQuery("Filter by execution log ID.")] = None,
     start_date: Annotated[
-        datetime | None, Query(description="Filter calls after this date.")
+        IsoDateTime | None, Query(description="Filter calls after this date.")
     ] = None,
     end_date: Annotated[
-        datetime | None, Query(description="Filter calls before this date.")
+        IsoDateTime | None, Query(description="Filter calls before this date.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Maximum records to return.")] = 50,
     offset: Annotated[
@@ -431,10 +431,10 @@ def get_execution_analytics(
     server: ServerDep,
     caller: Caller,
     start_date: Annotated[
-        datetime | None, Query(description="Analytics start date (default: 30 days ago).")
+        IsoDateTime | None, Query(description="Analytics start date (default: 30 days ago).")
     ] = None,
     end_date: Annotated[
-        datetime | None, Query(description="Analytics end date (default: now).")
+        IsoDateTime | None, Query(description="Analytics end date (default: now).")
     ] = None,
     report_id: Annotated[str | None, TextQuery("Filter by report ID.")] = None,
 ) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ...model import LEVELS, SPAN_KINDS, SPAN_STATUSES
 from ...store._schema import events as E
 from ...store._schema import sessions as SESS
 from ...store._schema import spans as S
-from .._deps import ERRORS, Caller, IdPath, ServerDep, TextQuery
+from .._deps import ERRORS, Caller, IdPath, IsoDateTime, ServerDep, TextQuery
 from .._insights import INTERVALS, causality, error_patterns
 from .._query import (
     EVENT_FIELDS,
@@ -88,8 +88,8 @@ CursorQ = Annotated[
         pattern=r"^[A-Za-z0-9_\-]*$",
     ),
 ]
-Since = Annotated[datetime | None, Query(description="Only records at or after this time.")]
-Until = Annotated[datetime | None, Query(description="Only records at or before this time.")]
+Since = Annotated[IsoDateTime | None, Query(description="Only records at or after this time.")]
+Until = Annotated[IsoDateTime | None, Query(description="Only records at or before this time.")]
 SearchQ = Annotated[
     str | None,
     Query(
@@ -636,7 +636,7 @@ def _session_out(r: Mapping[Any, Any], counts: list[int]) -> dict[str, Any]:
 def list_sessions(
     server: ServerDep,
     caller: Caller,
-    since: Annotated[datetime | None, Query(description="Active at or after this time.")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Active at or after this time.")] = None,
     limit: Limit = 50,
     cursor: CursorQ = None,
 ) -> dict[str, Any]:
@@ -873,8 +873,10 @@ def _range(
 def errors(
     server: ServerDep,
     caller: Caller,
-    since: Annotated[datetime | None, Query(description="Default: 24 hours before until.")] = None,
-    until: Annotated[datetime | None, Query(description="Default: now.")] = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="Default: 24 hours before until.")
+    ] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Default: now.")] = None,
     agent: Annotated[str | None, TextQuery("Only this agent.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Patterns to return.")] = 50,
 ) -> Any:
@@ -922,8 +924,8 @@ def cost(
     interval: Annotated[
         Literal["minute", "hour", "day", "week"], Query(description="Bucket width.")
     ] = "day",
-    since: Annotated[datetime | None, Query(description="Default: 7 days before until.")] = None,
-    until: Annotated[datetime | None, Query(description="Default: now.")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Default: 7 days before until.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Default: now.")] = None,
     agent: Annotated[str | None, TextQuery("Only this agent.")] = None,
     provider: Annotated[str | None, TextQuery("Only this provider.")] = None,
     model: Annotated[str | None, TextQuery("Only this model.")] = None,
