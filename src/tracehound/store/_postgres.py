@@ -52,7 +52,7 @@ from psycopg import errors as pg_errors
 from ..exceptions import ExporterError
 from ..model import Event, Metric, Record, Span
 from ._engine import dialect_of
-from ._rows import dumps_json
+from ._rows import dumps_json, session_bounds
 from ._time import _prefix, _prefixes, format_ns, ns_to_datetime
 
 __all__ = [
@@ -293,7 +293,6 @@ _id_of: Final = attrgetter("id")
 _end_of: Final = attrgetter("end_time")
 _start_of: Final = attrgetter("start_time")
 _timestamp_of: Final = attrgetter("timestamp")
-_session_of: Final = attrgetter("session_id")
 
 
 # -- partitions ------------------------------------------------------------------------------
@@ -456,38 +455,6 @@ def _date_of(day: int) -> date:
 
 # -- the exporter ----------------------------------------------------------------------------
 
-_Bounds = dict[str, list[Any]]
-
-
-def _bounds(
-    batch: Sequence[Record], spans: list[Span], events: list[Event], metrics: list[Metric]
-) -> _Bounds:
-    """Session id → [project, earliest, latest record time] of a batch."""
-    first = batch[0]
-    if len(set(map(_session_of, batch))) == 1:
-        times = [*map(_start_of, spans), *map(_timestamp_of, events), *map(_timestamp_of, metrics)]
-        latest = max(times)
-        ends = [t for t in map(_end_of, spans) if t is not None]
-        if ends:
-            latest = max(latest, max(ends))
-        return {first.session_id: [first.project, min(times), latest]}
-    bounds: _Bounds = {}
-    for record in batch:
-        if isinstance(record, Span):
-            lo = record.start_time
-            hi = record.end_time or lo
-        else:
-            lo = hi = record.timestamp
-        seen = bounds.get(record.session_id)
-        if seen is None:
-            bounds[record.session_id] = [record.project, lo, hi]
-        else:
-            if lo < seen[1]:
-                seen[1] = lo
-            if hi > seen[2]:
-                seen[2] = hi
-    return bounds
-
 
 class _Batch:
     """A batch split by record type, with its session bounds."""
@@ -517,7 +484,7 @@ class _Batch:
                 raise TypeError(f"not a record: {cls.__name__}")
         self.records = batch
         self.spans, self.events, self.metrics = spans, events, metrics
-        self.bounds = _bounds(batch, spans, events, metrics)
+        self.bounds = session_bounds(batch, spans, events, metrics)
 
     def keys(self) -> Iterable[int]:
         """Partition key times of every record."""

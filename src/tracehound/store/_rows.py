@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable, Sequence
+from operator import attrgetter
 from typing import Any, Final
 
 import orjson
 
+from ..model import Event, Metric, Record, Span
 from ._time import _prefix, _prefixes
 
-__all__ = ["FlatBuilder", "dumps_json", "flat_builder"]
+__all__ = ["Bounds", "FlatBuilder", "dumps_json", "flat_builder", "session_bounds"]
 
 _dumps: Final = orjson.dumps
 
@@ -92,3 +94,44 @@ def flat_builder(
     exec(compile(source, f"<rows of {', '.join(fields[:3])}, …>", "exec"), namespace)
     build: FlatBuilder = namespace["build"]
     return build
+
+
+#: Session id → [project, earliest, latest record time] of a batch.
+Bounds = dict[str, list[Any]]
+
+_session_of: Final = attrgetter("session_id")
+_start_of: Final = attrgetter("start_time")
+_end_of: Final = attrgetter("end_time")
+_timestamp_of: Final = attrgetter("timestamp")
+
+
+def session_bounds(
+    batch: Sequence[Record], spans: list[Span], events: list[Event], metrics: list[Metric]
+) -> Bounds:
+    """Session id → [project, earliest, latest record time] of a batch (for the ``sessions``
+    upsert both exporters make)."""
+    first = batch[0]
+    if len(set(map(_session_of, batch))) == 1:
+        # The common case, one session per batch: C-level min/max, no per-record Python.
+        times = [*map(_start_of, spans), *map(_timestamp_of, events), *map(_timestamp_of, metrics)]
+        latest = max(times)
+        ends = [t for t in map(_end_of, spans) if t is not None]
+        if ends:
+            latest = max(latest, max(ends))
+        return {first.session_id: [first.project, min(times), latest]}
+    bounds: Bounds = {}
+    for record in batch:
+        if isinstance(record, Span):
+            lo = record.start_time
+            hi = record.end_time or lo
+        else:
+            lo = hi = record.timestamp
+        seen = bounds.get(record.session_id)
+        if seen is None:
+            bounds[record.session_id] = [record.project, lo, hi]
+        else:
+            if lo < seen[1]:
+                seen[1] = lo
+            if hi > seen[2]:
+                seen[2] = hi
+    return bounds

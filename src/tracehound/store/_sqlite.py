@@ -25,14 +25,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Final, cast
 
 from ..exceptions import ExporterError
 from ..model import Event, Metric, Record, Span
 from ._engine import sqlite_path
-from ._rows import dumps_json, flat_builder
+from ._rows import Bounds, dumps_json, flat_builder, session_bounds
 from ._time import format_ns
 
 __all__ = ["SQLiteExporter"]
@@ -122,7 +121,6 @@ _event_rows: Final = flat_builder(Event._fields, ("timestamp",), _JSON_FIELDS)
 _metric_rows: Final = flat_builder(Metric._fields, ("timestamp",), _JSON_FIELDS)
 
 # Per batch: session id → [project, earliest ns, latest ns].
-_Bounds = dict[str, list[Any]]
 _Values = list[Any]
 
 
@@ -149,43 +147,6 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
         return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     text = str(exc).lower()
     return "locked" in text or "busy" in text
-
-
-_session_of: Final = attrgetter("session_id")
-_start_of: Final = attrgetter("start_time")
-_end_of: Final = attrgetter("end_time")
-_timestamp_of: Final = attrgetter("timestamp")
-
-
-def _bounds(
-    batch: Sequence[Record], spans: list[Span], events: list[Event], metrics: list[Metric]
-) -> _Bounds:
-    """Session id → [project, earliest, latest record time] of a batch."""
-    first = batch[0]
-    if len(set(map(_session_of, batch))) == 1:
-        # The common case, one session per batch: C-level min/max, no per-record Python.
-        times = [*map(_start_of, spans), *map(_timestamp_of, events), *map(_timestamp_of, metrics)]
-        latest = max(times)
-        ends = [t for t in map(_end_of, spans) if t is not None]
-        if ends:
-            latest = max(latest, max(ends))
-        return {first.session_id: [first.project, min(times), latest]}
-    bounds: _Bounds = {}
-    for record in batch:
-        if isinstance(record, Span):
-            lo = record.start_time
-            hi = record.end_time or lo
-        else:
-            lo = hi = record.timestamp
-        seen = bounds.get(record.session_id)
-        if seen is None:
-            bounds[record.session_id] = [record.project, lo, hi]
-        else:
-            if lo < seen[1]:
-                seen[1] = lo
-            if hi > seen[2]:
-                seen[2] = hi
-    return bounds
 
 
 def _clean(value: Any) -> Any:
@@ -313,7 +274,7 @@ class SQLiteExporter:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _rows(self, batch: Sequence[Record]) -> tuple[_Values, _Values, _Values, _Bounds]:
+    def _rows(self, batch: Sequence[Record]) -> tuple[_Values, _Values, _Values, Bounds]:
         span_records: list[Span] = []
         event_records: list[Event] = []
         metric_records: list[Metric] = []
@@ -341,7 +302,12 @@ class SQLiteExporter:
         spans = _span_rows(span_records) if span_records else []
         events = _event_rows(event_records) if event_records else []
         metrics = _metric_rows(metric_records) if metric_records else []
-        return spans, events, metrics, _bounds(batch, span_records, event_records, metric_records)
+        return (
+            spans,
+            events,
+            metrics,
+            session_bounds(batch, span_records, event_records, metric_records),
+        )
 
     def _connect(self) -> sqlite3.Connection:
         if sqlite3.sqlite_version_info < (3, 24, 0):
