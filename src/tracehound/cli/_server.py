@@ -106,6 +106,7 @@ def serve(
             f"tracehound server listening on {url_shown}", highlight=False, soft_wrap=True
         )
         console.print(f"  store: {_safe_url(url)}", highlight=False, soft_wrap=True)
+        console.print(f"  dashboard: {url_shown}/", highlight=False)
         console.print(f"  OTLP/HTTP traces: {url_shown}/v1/traces", highlight=False)
         console.print(f"  API docs: {url_shown}/docs", highlight=False)
         if no_auth:
