@@ -179,6 +179,28 @@ class _either(Generic[P, R]):
         return bound
 
 
+def unpriced_llm() -> Any:
+    """LLM spans whose cost is unknown: priced as unknown, or a model without a cost."""
+    return or_(S.c.cost_source == "unknown", and_(S.c.total_cost.is_(None), S.c.model.is_not(None)))
+
+
+def llm_total_columns() -> list[Any]:
+    """The aggregates of the seed-002 LLM summary (labels n, inp, out, tot, cached,
+    reasoning, cost, icost, ocost, unpriced) — shared with the server's daily rollups."""
+    return [
+        func.count().label("n"),
+        func.sum(S.c.input_tokens).label("inp"),
+        func.sum(S.c.output_tokens).label("out"),
+        func.sum(S.c.total_tokens).label("tot"),
+        func.sum(S.c.cached_tokens).label("cached"),
+        func.sum(S.c.reasoning_tokens).label("reasoning"),
+        func.sum(S.c.total_cost).label("cost"),
+        func.sum(S.c.input_cost).label("icost"),
+        func.sum(S.c.output_cost).label("ocost"),
+        func.sum(case((unpriced_llm(), 1), else_=0)).label("unpriced"),
+    ]
+
+
 # ===========================================================================================
 class ExecutionAnalytics:
     """Questions about agent executions, answered from the store.
@@ -1232,23 +1254,11 @@ class ExecutionAnalytics:
         if report is not None:
             traces = select(S.c.trace_id).where(*where)
             lw.append(or_(S.c.trace_id.in_(traces), self._attr("report_id") == report))
-        unknown = or_(
-            S.c.cost_source == "unknown", and_(S.c.total_cost.is_(None), S.c.model.is_not(None))
-        )
         llm_stmt = (
             select(
                 S.c.provider,
                 S.c.model,
-                func.count().label("n"),
-                func.sum(S.c.input_tokens).label("inp"),
-                func.sum(S.c.output_tokens).label("out"),
-                func.sum(S.c.total_tokens).label("tot"),
-                func.sum(S.c.cached_tokens).label("cached"),
-                func.sum(S.c.reasoning_tokens).label("reasoning"),
-                func.sum(S.c.total_cost).label("cost"),
-                func.sum(S.c.input_cost).label("icost"),
-                func.sum(S.c.output_cost).label("ocost"),
-                func.sum(case((unknown, 1), else_=0)).label("unpriced"),
+                *llm_total_columns(),
                 func.avg(S.c.duration_ms).label("lat"),
             )
             .where(*lw)

@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Engine, and_, case, func, literal, or_, select
+from sqlalchemy import Engine, case, func, literal, select
 
+from ..analytics._analytics import llm_total_columns
 from ..model import SPAN_STATUSES, Record, Span
 from ..store._dialect import time_bucket
 from ..store._schema import spans as S
@@ -161,23 +162,7 @@ def _exec_query(
 def _llm_query(
     project: str, lo: datetime, hi: datetime, inclusive: bool, bucket: Any = None
 ) -> Any:
-    unknown = or_(
-        S.c.cost_source == "unknown", and_(S.c.total_cost.is_(None), S.c.model.is_not(None))
-    )
-    cols: list[Any] = [
-        S.c.provider,
-        S.c.model,
-        func.count().label("n"),
-        func.sum(S.c.input_tokens).label("inp"),
-        func.sum(S.c.output_tokens).label("out"),
-        func.sum(S.c.total_tokens).label("tot"),
-        func.sum(S.c.cached_tokens).label("cached"),
-        func.sum(S.c.reasoning_tokens).label("reasoning"),
-        func.sum(S.c.total_cost).label("cost"),
-        func.sum(S.c.input_cost).label("icost"),
-        func.sum(S.c.output_cost).label("ocost"),
-        func.sum(case((unknown, 1), else_=0)).label("unpriced"),
-    ]
+    cols: list[Any] = [S.c.provider, S.c.model, *llm_total_columns()]
     group: list[Any] = [S.c.provider, S.c.model]
     if bucket is not None:
         cols.insert(0, bucket.label("bucket"))

@@ -22,6 +22,7 @@ from sqlalchemy import Float, Integer, Text, and_, case, cast, func, literal, or
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..analytics._analytics import unpriced_llm
 from ..store._schema import events as E
 from ..store._schema import sessions as SESSIONS
 from ..store._schema import spans as S
@@ -304,9 +305,7 @@ class WebData:
             ).where(*where)
         )[0]
         llm_where = self._span_scope(scope, S.c.kind == "llm")
-        unknown = or_(
-            S.c.cost_source == "unknown", and_(S.c.total_cost.is_(None), S.c.model.is_not(None))
-        )
+        unknown = unpriced_llm()
         llm = self._rows(
             select(
                 func.count().label("n"),
@@ -1450,9 +1449,7 @@ class WebData:
         """LLM tokens and cost by provider, model and agent (tables and a time series), and
         the calls whose price is unknown."""
         where = self._span_scope(scope, S.c.kind == "llm")
-        unknown = or_(
-            S.c.cost_source == "unknown", and_(S.c.total_cost.is_(None), S.c.model.is_not(None))
-        )
+        unknown = unpriced_llm()
         groups = self._rows(
             select(
                 S.c.provider,
