@@ -146,6 +146,28 @@ def _common(
         conds.append(parse_filter(raw, columns, table, json_column, json_prefix, dialect))
 
 
+def _where(
+    conds: list[Any],
+    equals: Sequence[tuple[Any, str | None]],
+    *,
+    time_column: Any,
+    since: datetime | None,
+    until: datetime | None,
+    q: str | None,
+    search_columns: Sequence[Any],
+) -> list[Any]:
+    """Add the equality filters that were given, the time range and the text search."""
+    conds.extend(col == value for col, value in equals if value is not None)
+    since, until = _aware(since), _aware(until)
+    if since is not None:
+        conds.append(time_column >= since)
+    if until is not None:
+        conds.append(time_column <= until)
+    if q is not None:
+        conds.append(search(tuple(search_columns), q))
+    return conds
+
+
 def _span_conditions(
     server: Server,
     project: str,
@@ -165,27 +187,25 @@ def _span_conditions(
     attr: Sequence[str] | None = None,
     filters: Sequence[str] | None = None,
 ) -> list[Any]:
-    conds: list[Any] = [S.c.project == project]
-    for col, value in (
-        (S.c.trace_id, trace_id),
-        (S.c.parent_id, parent_id),
-        (S.c.agent_name, agent),
-        (S.c.kind, kind),
-        (S.c.status, status),
-        (S.c.session_id, session),
-        (S.c.conversation_id, conversation_id),
-        (S.c.provider, provider),
-        (S.c.model, model),
-    ):
-        if value is not None:
-            conds.append(col == value)
-    since, until = _aware(since), _aware(until)
-    if since is not None:
-        conds.append(S.c.start_time >= since)
-    if until is not None:
-        conds.append(S.c.start_time <= until)
-    if q is not None:
-        conds.append(search((S.c.input, S.c.output, S.c.error_message), q))
+    conds = _where(
+        [S.c.project == project],
+        (
+            (S.c.trace_id, trace_id),
+            (S.c.parent_id, parent_id),
+            (S.c.agent_name, agent),
+            (S.c.kind, kind),
+            (S.c.status, status),
+            (S.c.session_id, session),
+            (S.c.conversation_id, conversation_id),
+            (S.c.provider, provider),
+            (S.c.model, model),
+        ),
+        time_column=S.c.start_time,
+        since=since,
+        until=until,
+        q=q,
+        search_columns=(S.c.input, S.c.output, S.c.error_message),
+    )
     _common(
         conds,
         table=S,
@@ -328,24 +348,22 @@ def list_events(
 ) -> dict[str, Any]:
     key = sort_key(sort, E, ("timestamp",))
     after = decode_cursor(cursor, sort)
-    conds: list[Any] = [E.c.project == caller.project]
-    for col, value in (
-        (E.c.trace_id, trace_id),
-        (E.c.span_id, span_id),
-        (E.c.type, type),
-        (E.c.level, level),
-        (E.c.agent_name, agent),
-        (E.c.session_id, session),
-    ):
-        if value is not None:
-            conds.append(col == value)
-    since, until = _aware(since), _aware(until)
-    if since is not None:
-        conds.append(E.c.timestamp >= since)
-    if until is not None:
-        conds.append(E.c.timestamp <= until)
-    if q is not None:
-        conds.append(search((E.c.message, E.c.data, E.c.name), q))
+    conds = _where(
+        [E.c.project == caller.project],
+        (
+            (E.c.trace_id, trace_id),
+            (E.c.span_id, span_id),
+            (E.c.type, type),
+            (E.c.level, level),
+            (E.c.agent_name, agent),
+            (E.c.session_id, session),
+        ),
+        time_column=E.c.timestamp,
+        since=since,
+        until=until,
+        q=q,
+        search_columns=(E.c.message, E.c.data, E.c.name),
+    )
     _common(
         conds,
         table=E,
