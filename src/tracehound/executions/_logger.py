@@ -82,7 +82,30 @@ def _link_value(value: Any) -> Any:
         return repr(value)
 
 
-class ExecutionLog:
+class _SpanTimes:
+    """Start, end and duration of the wrapped span (``self._span``), seed-002 style."""
+
+    _span: AnySpan
+
+    @property
+    def start_time(self) -> datetime | None:
+        sp = self._span
+        return _dt(sp._start) if isinstance(sp, LiveSpan) else None
+
+    @property
+    def end_time(self) -> datetime | None:
+        sp = self._span
+        return _dt(sp._end) if isinstance(sp, LiveSpan) else None
+
+    @property
+    def duration_ms(self) -> int | None:
+        sp = self._span
+        if isinstance(sp, LiveSpan) and sp._end:
+            return int((sp._end - sp._start) / 1_000_000)
+        return None
+
+
+class ExecutionLog(_SpanTimes):
     """One execution (seed 002's ``execution_logs`` row). ``output_data`` and ``metadata``
     may be set while it runs; they are recorded when it ends."""
 
@@ -121,23 +144,6 @@ class ExecutionLog:
     def parent_id(self) -> str | None:
         parent = self._span.parent
         return parent.span_id if parent is not None else None
-
-    @property
-    def start_time(self) -> datetime | None:
-        sp = self._span
-        return _dt(sp._start) if isinstance(sp, LiveSpan) else None
-
-    @property
-    def end_time(self) -> datetime | None:
-        sp = self._span
-        return _dt(sp._end) if isinstance(sp, LiveSpan) else None
-
-    @property
-    def duration_ms(self) -> int | None:
-        sp = self._span
-        if isinstance(sp, LiveSpan) and sp._end:
-            return int((sp._end - sp._start) / 1_000_000)
-        return None
 
     @property
     def span(self) -> AnySpan:
@@ -388,7 +394,7 @@ def _safe_str(value: Any) -> str:
 # =========================================================================================
 
 
-class LLMCallLog:
+class LLMCallLog(_SpanTimes):
     """One LLM call (seed 002's ``llm_call_logs`` row). Fill it while the call runs
     (``response``, token counts, :meth:`add_chunk` for streams); it is recorded on
     :meth:`LLMCallLogger.end_call` (or when its ``with`` block ends)."""
@@ -447,23 +453,6 @@ class LLMCallLog:
     @property
     def execution_id(self) -> str:
         return self._span.trace_id
-
-    @property
-    def start_time(self) -> datetime | None:
-        sp = self._span
-        return _dt(sp._start) if isinstance(sp, LiveSpan) else None
-
-    @property
-    def end_time(self) -> datetime | None:
-        sp = self._span
-        return _dt(sp._end) if isinstance(sp, LiveSpan) else None
-
-    @property
-    def duration_ms(self) -> int | None:
-        sp = self._span
-        if isinstance(sp, LiveSpan) and sp._end:
-            return int((sp._end - sp._start) / 1_000_000)
-        return None
 
     @property
     def report_id(self) -> Any:
