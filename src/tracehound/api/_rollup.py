@@ -129,56 +129,53 @@ class DayRollups:
 
 
 # -- the seed-002 summary ------------------------------------------------------------------------
+def _summary_query(
+    kind: str,
+    keys: list[Any],
+    aggregates: list[Any],
+    project: str,
+    lo: datetime,
+    hi: datetime,
+    inclusive: bool,
+    bucket: Any = None,
+) -> Any:
+    """``aggregates`` of the ``kind`` spans in ``[lo, hi)`` (``]`` when inclusive), grouped by
+    ``keys`` (and by ``bucket`` first, when given)."""
+    group = [bucket, *keys] if bucket is not None else list(keys)
+    cols = [bucket.label("bucket"), *keys] if bucket is not None else list(keys)
+    upper = S.c.start_time <= hi if inclusive else S.c.start_time < hi
+    return (
+        select(*cols, *aggregates)
+        .where(
+            S.c.project == project,
+            S.c.kind == kind,
+            S.c.status.in_(SPAN_STATUSES),
+            S.c.start_time >= lo,
+            upper,
+        )
+        .group_by(*group)
+    )
+
+
 def _exec_query(
     project: str, lo: datetime, hi: datetime, inclusive: bool, bucket: Any = None
 ) -> Any:
-    cols: list[Any] = [
-        S.c.agent_name,
-        S.c.status,
+    aggregates = [
         func.count().label("n"),
         func.sum(S.c.duration_ms).label("dsum"),
         func.count(S.c.duration_ms).label("dn"),
         func.min(S.c.duration_ms).label("dmin"),
         func.max(S.c.duration_ms).label("dmax"),
     ]
-    group: list[Any] = [S.c.agent_name, S.c.status]
-    if bucket is not None:
-        cols.insert(0, bucket.label("bucket"))
-        group.insert(0, bucket)
-    upper = S.c.start_time <= hi if inclusive else S.c.start_time < hi
-    return (
-        select(*cols)
-        .where(
-            S.c.project == project,
-            S.c.kind == "agent",
-            S.c.status.in_(SPAN_STATUSES),
-            S.c.start_time >= lo,
-            upper,
-        )
-        .group_by(*group)
-    )
+    keys = [S.c.agent_name, S.c.status]
+    return _summary_query("agent", keys, aggregates, project, lo, hi, inclusive, bucket)
 
 
 def _llm_query(
     project: str, lo: datetime, hi: datetime, inclusive: bool, bucket: Any = None
 ) -> Any:
-    cols: list[Any] = [S.c.provider, S.c.model, *llm_total_columns()]
-    group: list[Any] = [S.c.provider, S.c.model]
-    if bucket is not None:
-        cols.insert(0, bucket.label("bucket"))
-        group.insert(0, bucket)
-    upper = S.c.start_time <= hi if inclusive else S.c.start_time < hi
-    return (
-        select(*cols)
-        .where(
-            S.c.project == project,
-            S.c.kind == "llm",
-            S.c.status.in_(SPAN_STATUSES),
-            S.c.start_time >= lo,
-            upper,
-        )
-        .group_by(*group)
-    )
+    keys = [S.c.provider, S.c.model]
+    return _summary_query("llm", keys, llm_total_columns(), project, lo, hi, inclusive, bucket)
 
 
 def _by_day(
