@@ -2,7 +2,7 @@
 PostgreSQL.
 
     python bench/broker.py [--events 100000] [--consumers 1] [--batch-size 100]
-                           [--rate 5000] [--seconds 10]
+                           [--records-per-message 500] [--rate 5000] [--seconds 10]
 
 By default it starts a private nats-server and a private PostgreSQL cluster (free ports,
 temporary directories; the machine's shared servers are not touched), or uses ``--nats`` /
@@ -56,6 +56,37 @@ def _count(url: str, since_ns: int = 0) -> int:
     return int(row[0]) if row else 0
 
 
+def _stored(ports: list[int]) -> int:
+    """Records the consumers committed so far (their ``/ready`` counters: polling these costs
+    PostgreSQL nothing, unlike counting rows)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    total = 0
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as resp:
+                body = resp.read()
+        except urllib.error.HTTPError as err:
+            body = err.read()
+        except OSError:
+            continue
+        total += int(json.loads(body).get("stats", {}).get("stored", 0))
+    return total
+
+
+def _wait_stored(ports: list[int], want: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while True:
+        n = _stored(ports)
+        if n >= want:
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {n} of {want} records stored after {timeout}s")
+        time.sleep(0.01)
+
+
 def _wait_rows(url: str, want: int, since_ns: int, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     while True:
@@ -91,6 +122,32 @@ async def _agent(n: int, rate: float) -> float:
     return busy
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process used so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(ppid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == ppid:
+                out.append(int(d.name))
+    return out
+
+
+def _cpu_by_part(parts: dict[str, list[int]]) -> dict[str, float]:
+    return {name: sum(_cpu_s(pid) for pid in pids) for name, pids in parts.items()}
+
+
 def _latencies(url: str, since_ns: int) -> list[float]:
     import psycopg
 
@@ -113,6 +170,12 @@ def main() -> None:
     ap.add_argument("--consumers", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=100)
     ap.add_argument("--batch-timeout", type=float, default=1.0)
+    ap.add_argument(
+        "--records-per-message",
+        type=int,
+        default=500,
+        help="records packed per NATS message (1: a message per record)",
+    )
     ap.add_argument("--rate", type=float, default=5000.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--nats", help="use this NATS server (default: a private one)")
@@ -138,6 +201,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEHOUND_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     procs: list[subprocess.Popen[bytes]] = []
+    ports = [free_port() for _ in range(args.consumers)]
     for i in range(args.consumers):
         procs.append(
             subprocess.Popen(
@@ -155,7 +219,7 @@ def main() -> None:
                     "--subject",
                     subject,
                     "--port",
-                    str(free_port()),
+                    str(ports[i]),
                     "--batch-size",
                     str(args.batch_size),
                     "--batch-timeout",
@@ -176,6 +240,7 @@ def main() -> None:
         nats_subject=subject,
         max_queue_size=1_000_000,
         flush_interval=0.02,
+        nats_records_per_message=args.records_per_message,
     )
     out: dict[str, Any] = {}
     try:
@@ -186,17 +251,32 @@ def main() -> None:
 
         # -- throughput ---------------------------------------------------------------------
         n = args.events
+        parts: dict[str, list[int]] = {
+            "agent": [os.getpid()],
+            "consumer": [p.pid for p in procs],
+        }
+        if nats_srv is not None and nats_srv.proc is not None:
+            parts["nats-server"] = [nats_srv.proc.pid]
+        if pg_srv is not None:
+            postmaster = int((pg_srv.data / "postmaster.pid").read_text().split()[0])
+            parts["postgresql"] = [postmaster, *_children(postmaster)]
+        cpu0 = _cpu_by_part(parts)
         t_ns = time.time_ns()
         t0 = time.monotonic()
         busy = asyncio.run(_agent(n, 0))
         t_logged = time.monotonic()
         tracehound.flush(120)
         t_published = time.monotonic()
-        t_stored = _wait_rows(store, n, t_ns, 300)
+        t_stored = _wait_stored(ports, 200 + n, 300)
+        _wait_rows(store, n, t_ns, 60)  # and the rows are there
         out["agent calls/s (calling thread)"] = n / busy
         out["logged in s"] = t_logged - t0
         out["published to JetStream events/s"] = n / (t_published - t0)
         out["end-to-end events/s"] = n / (t_stored - t0)
+        cpu1 = _cpu_by_part(parts)
+        for name in parts:
+            out[f"CPU µs/event: {name}"] = (cpu1[name] - cpu0[name]) / n * 1e6
+        out["CPU µs/event: total"] = sum(cpu1.values()) / n * 1e6 - sum(cpu0.values()) / n * 1e6
 
         # -- latency at a fixed rate -------------------------------------------------------
         m = int(args.rate * args.seconds)
@@ -205,7 +285,8 @@ def main() -> None:
         asyncio.run(_agent(m, args.rate))
         out["achieved rate events/s"] = m / (time.monotonic() - t1)
         tracehound.flush(60)
-        _wait_rows(store, m, l_ns, 120)
+        _wait_stored(ports, 200 + n + m, 120)
+        _wait_rows(store, m, l_ns, 60)
         lat = _latencies(store, l_ns)
         out["latency samples"] = len(lat)
         out["latency p50 ms"] = statistics.median(lat)
@@ -226,7 +307,8 @@ def main() -> None:
             pg_srv.destroy()
     print(
         f"broker benchmark: {args.events} actions, {args.consumers} consumer(s), "
-        f"batch {args.batch_size}, {os.cpu_count()} cores"
+        f"batch {args.batch_size}, {args.records_per_message} records/message, "
+        f"{os.cpu_count()} cores"
     )
     for key, value in out.items():
         print(

@@ -245,6 +245,12 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "tracehound.records",
         "Subject prefix of published records (<prefix>.span|event|metric).",
     ),
+    Option(
+        "nats_records_per_message",
+        _int,
+        500,
+        "Records of one type packed into one NATS message (1: a message per record).",
+    ),
 )
 
 _BY_NAME: Final = {o.name: o for o in OPTIONS}
@@ -288,6 +294,7 @@ class Settings:
     otlp_endpoint: str | None = None
     nats_stream: str = "TRACEHOUND"
     nats_subject: str = "tracehound.records"
+    nats_records_per_message: int = 500
     # Code-only settings (no environment variable).
     mask: Callable[[str], str] | None = None
     extra_exporters: tuple[Any, ...] = ()
@@ -334,6 +341,7 @@ class Settings:
             "max_string_length",
             "max_depth",
             "max_items",
+            "nats_records_per_message",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tracehound.broker import JetStreamTransport, NatsExporter, OutMessage
-from tracehound.model import Event, Record, new_id
+from tracehound.model import Event, Record, Span, new_id
 
 from ..conftest import ROOT
 from ._services import NatsServer, PgServer, free_port
@@ -112,8 +112,8 @@ def _events(n: int) -> list[Record]:
     return [Event(new_id(), None, None, "s", "p", now, "decision", f"d{i}") for i in range(n)]
 
 
-def _publish(url: str, records: Sequence[Record], chunk: int = 500) -> None:
-    exp = NatsExporter(url)
+def _publish(url: str, records: Sequence[Record], chunk: int = 500, per_message: int = 500) -> None:
+    exp = NatsExporter(url, records_per_message=per_message)
     try:
         for i in range(0, len(records), chunk):
             exp.export(records[i : i + chunk])
@@ -155,7 +155,7 @@ def test_consumer_sigkilled_around_the_commit(
     commit → redelivered, every event stored once."""
     records = _events(1000)
     ledger = [r.id for r in records]
-    _publish(nats_server.url, records)
+    _publish(nats_server.url, records, per_message=50)  # 20 messages, 10 batches of 100
     first = ConsumerProc(tmp_path, nats_server.url, store_url, failpoint=point, name="dies")
     consumers.append(first)
     assert first.proc.wait(60) == -signal.SIGKILL
@@ -370,3 +370,44 @@ def test_poison_messages_go_to_the_dead_letter_stream(
         time.sleep(0.2)
     assert c.stop() == 0
     _assert_ledger(store_url, ledger)
+
+
+def test_a_record_postgresql_refuses_is_dead_lettered_the_rest_stored(
+    nats_server: NatsServer, pg_url: str, tmp_path: Path, consumers: list[ConsumerProc]
+) -> None:
+    """A span PostgreSQL refuses even after cleaning (a token count beyond bigint), packed in
+    one message with good spans: the good ones are stored, the bad one is dead-lettered alone
+    with the database's error; nothing is dropped silently."""
+    now = time.time_ns()
+    spans = [
+        Span(
+            new_id(), new_id(), None, "s", "p", "llm", f"call{i}", "success", now, now + 1000, 0.001
+        )
+        for i in range(60)
+    ]
+    bad = spans[17] = spans[17]._replace(input_tokens=2**63, name="bad\x00name")
+    _publish(nats_server.url, spans)  # one message of 60 spans
+    c = ConsumerProc(tmp_path, nats_server.url, pg_url)
+    consumers.append(c)
+    good = [s.id for s in spans if s.id != bad.id]
+    deadline = time.monotonic() + 60
+    while True:
+        st = c.status()
+        if st and st["stats"]["dead_lettered"] >= 1 and st["stats"]["acked"] >= 1:
+            break
+        assert time.monotonic() < deadline, c.log.read_text()[-2000:]
+        time.sleep(0.2)
+    stored = stored_ids(pg_url, "spans")
+    assert check_ledger(good, stored) == (0, 0) and bad.id not in stored
+    listed = subprocess.run(
+        [sys.executable, "-m", "tracehound", "dlq", "list", "--nats", nats_server.url, "--json"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=True,
+    )
+    (letter,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert letter["record_id"] == bad.id and letter["msg_id"] == f"span:{bad.id}"
+    assert letter["part"] == 17
+    assert "refused by the store" in letter["error"] and "out of range" in letter["error"]
+    assert c.stop() == 0

@@ -12,6 +12,7 @@ import tracehound
 from tracehound.broker import JetStreamTransport, NatsExporter, OutMessage
 from tracehound.exceptions import ExporterError
 from tracehound.model import Event, Record, decode, new_id
+from tracehound.sdk._runtime import get_runtime
 
 from ._services import NatsServer, free_port
 
@@ -71,12 +72,16 @@ async def test_dead_letters_list_and_replay(nats_server: NatsServer) -> None:
     await t.close()
 
 
-def test_nats_exporter_publishes_every_record_type(nats_server: NatsServer) -> None:
-    exp = NatsExporter(nats_server.url)
+@pytest.mark.parametrize("per_message", [1, 500])
+def test_nats_exporter_publishes_every_record_type(
+    nats_server: NatsServer, per_message: int
+) -> None:
+    exp = NatsExporter(nats_server.url, records_per_message=per_message)
     records = _events(50)
     exp.export(records)
     exp.export(records)  # a retry / a replayed spool: no new messages
-    assert (exp.published, exp.duplicates) == (50, 50)
+    messages = 50 if per_message == 1 else 1
+    assert (exp.published, exp.duplicates, exp.records) == (messages, messages, 100)
     exp.shutdown()
 
     async def read() -> list[bytes]:
@@ -87,8 +92,10 @@ def test_nats_exporter_publishes_every_record_type(nats_server: NatsServer) -> N
         finally:
             await t.close()
 
-    got = [decode(b) for b in asyncio.run(read())]
-    assert {r.id for r in got} == {r.id for r in records}
+    bodies = asyncio.run(read())
+    assert len(bodies) == messages
+    got = [decode(line) for b in bodies for line in b.split(b"\n")]
+    assert [r.id for r in got] == [r.id for r in records]
 
 
 def test_configure_with_the_nats_exporter_from_the_environment(
@@ -98,7 +105,10 @@ def test_configure_with_the_nats_exporter_from_the_environment(
     monkeypatch.setenv("TRACEHOUND_NATS_URL", nats_server.url)
     monkeypatch.setenv("TRACEHOUND_NATS_STREAM", "AGENTS")
     monkeypatch.setenv("TRACEHOUND_NATS_SUBJECT", "agents.records")
+    monkeypatch.setenv("TRACEHOUND_NATS_RECORDS_PER_MESSAGE", "1")
     tracehound.configure(trace_dir=tmp_path, flush_interval=0.05)
+    (exporter,) = get_runtime().exporters
+    assert isinstance(exporter, NatsExporter) and exporter.records_per_message == 1
     with tracehound.span("work", kind="agent", agent="a"):
         tracehound.event("decision", "route", target="b")
         tracehound.metric("latency", 12.0, unit="ms")

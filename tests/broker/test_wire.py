@@ -6,7 +6,7 @@ import time
 
 import orjson
 
-from tracehound.broker import record_message
+from tracehound.broker import record_message, record_messages
 from tracehound.model import Event, Metric, Span, decode, encode, new_id
 from tracehound.pipeline._spool import decode_line, encode_line
 
@@ -49,3 +49,71 @@ def test_a_record_too_big_for_the_broker_is_shrunk_not_refused() -> None:
     back = decode(msg.data)
     assert back.id == big.id
     assert "tracehound.truncated" in back.attributes  # type: ignore[union-attr]
+
+
+def _mixed(n: int) -> list[Span | Event | Metric]:
+    now = time.time_ns()
+    out: list[Span | Event | Metric] = []
+    for i in range(n):
+        if i % 3 == 0:
+            out.append(_span())
+        elif i % 3 == 1:
+            out.append(Event(new_id(), None, None, "s", "p", now, "decision", f"d{i}"))
+        else:
+            out.append(Metric(new_id(), "s", "p", now, "latency", float(i), "ms", None))
+    return out
+
+
+def test_records_are_packed_by_type_in_order() -> None:
+    records = _mixed(30)
+    messages = record_messages(records, "t.r", records_per_message=4)
+    by_subject: dict[str, list[str]] = {}
+    for m in messages:
+        lines = m.data.split(b"\n")
+        assert 1 <= len(lines) <= 4
+        ids = [decode(line).id for line in lines]
+        by_subject.setdefault(m.subject, []).extend(ids)
+        if len(lines) > 1:
+            assert m.msg_id.startswith(f"batch:{len(lines)}:")
+            assert m.headers == {"Tracehound-Records": str(len(lines))}
+        else:
+            assert m.msg_id == record_message(decode(lines[0]), "t.r").msg_id
+    for rtype in ("span", "event", "metric"):
+        want = [r.id for r in records if r.record_type == rtype]
+        assert by_subject[f"t.r.{rtype}"] == want  # every record once, in order
+    assert len(messages) == 3 * 3  # 10 of each type, 4 per message
+
+
+def test_a_packed_message_id_is_a_function_of_the_record_ids() -> None:
+    records = _mixed(12)
+    a = record_messages(records, "t.r")
+    b = record_messages(list(records), "t.r")
+    assert [m.msg_id for m in a] == [m.msg_id for m in b]  # a retry is deduplicated
+    other = record_messages(records[:-1], "t.r")
+    assert {m.msg_id for m in a} != {m.msg_id for m in other}
+    # a running snapshot and its final span never share a message id
+    final = _span()
+    running = final._replace(end_time=None, status="running")
+    assert (
+        record_messages([final, final], "t.r")[0].msg_id
+        != record_messages([running, final], "t.r")[0].msg_id
+    )
+
+
+def test_one_record_per_message_is_the_single_record_form() -> None:
+    records = _mixed(6)
+    assert record_messages(records, "t.r", records_per_message=1) == [
+        record_message(r, "t.r") for r in records
+    ]
+
+
+def test_packing_respects_the_broker_max_payload() -> None:
+    now = time.time_ns()
+    records = [
+        Event(new_id(), None, None, "s", "p", now, "decision", "d", data={"x": "y" * 3000})
+        for _ in range(100)
+    ]
+    messages = record_messages(records, "t.r", max_payload=64 * 1024)
+    assert all(len(m.data) <= 64 * 1024 - 4096 for m in messages)
+    assert sum(len(m.data.split(b"\n")) for m in messages) == 100
+    assert len(messages) == -(-100 // ((64 * 1024 - 4096) // 3200))  # greedy fill

@@ -21,10 +21,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracehound.config import Settings
+from tracehound.model import _safe
 from tracehound.model._safe import (
     DEFAULT_LIMITS,
+    DEFAULT_MAX_NODES,
+    DEFAULT_MAX_TEXT,
     HARD_MAX_DEPTH,
+    MAX_NODES,
+    PLAIN_MAX_DEPTH,
     Limits,
+    Sanitizer,
+    _sanitize_attributes_slow,
+    _sanitize_slow,
     sanitize,
     sanitize_attributes,
 )
@@ -759,6 +767,8 @@ _limits = st.builds(
     max_depth=st.integers(0, 6),
     max_items=st.integers(0, 4),
     max_attributes=st.integers(0, 4),
+    max_nodes=st.one_of(st.just(DEFAULT_MAX_NODES), st.integers(-1, 30)),
+    max_text=st.one_of(st.just(DEFAULT_MAX_TEXT), st.integers(-1, 200)),
 )
 
 
@@ -782,6 +792,623 @@ def test_property_never_raises_and_always_serializable(
 def test_property_idempotent_on_sanitized_output(value: Any) -> None:
     once = sanitize(value)
     assert sanitize(once) == once
+
+
+# -- the fast path (plain JSON-like data) gives exactly the walker's results -----------------
+#
+# ``_sanitize_slow`` / ``_sanitize_attributes_slow`` are the general walker alone: the reference.
+# Results are compared through ``orjson.dumps`` as well as ``==``, which tells ``1``, ``1.0`` and
+# ``True`` apart and sees the order of keys.
+
+
+_REDACTORS: dict[str, Any] = {
+    "none": None,
+    "default": Redactor(),
+    "disabled": Redactor(enabled=False),
+    "patterns": Redactor(extra_patterns=[r"ab+c", r"x*"], extra_keys=["project"]),
+    "mask": Redactor(mask=lambda s: s.upper()),
+}
+
+
+def _same(got: Any, want: Any) -> None:
+    assert got == want
+    assert orjson.dumps(got) == orjson.dumps(want)
+
+
+def _check_both(value: Any, limits: Limits = DEFAULT_LIMITS, redactor: Any = None) -> Any:
+    """sanitize and sanitize_attributes (public, and a reused Sanitizer) against the walker."""
+    want = _sanitize_slow(value, limits, redactor)
+    _same(sanitize(value, limits, redactor), want)
+    san = Sanitizer(limits, redactor)
+    _same(san.value(value), want)
+    _same(san.value(value), want)  # again, with warm caches
+    attrs = {"v": value, "w": [value], "password": value}
+    want_attrs = _sanitize_attributes_slow(attrs, limits, redactor)
+    _same(sanitize_attributes(attrs, limits, redactor), want_attrs)
+    _same(san.attributes(attrs), want_attrs)
+    _same(san.attributes(attrs), want_attrs)
+    return want
+
+
+def _nested(depth: int, leaf: Any = 1) -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+class DictSub(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:  # the walker reads dict.items, not this
+        return [("fake", 1)]
+
+
+class ListSub(list):  # type: ignore[type-arg]
+    pass
+
+
+_LIMITS = Limits(max_string_length=8, max_depth=4, max_items=3, max_attributes=3)
+
+
+@pytest.mark.parametrize("redactor", list(_REDACTORS), ids=list(_REDACTORS))
+@pytest.mark.parametrize(
+    "value",
+    [
+        # sizes: exactly at max_items, then one over
+        {"a": 1, "b": 2, "c": 3},
+        {"a": 1, "b": 2, "c": 3, "d": 4},
+        [1, 2, 3],
+        [1, 2, 3, 4],
+        (1, "x", None),
+        (1, 2, 3, 4),
+        # strings and keys: exactly max_string_length, then one over
+        {"k": "12345678"},
+        {"k": "123456789"},
+        {"12345678": 1},
+        {"123456789": 1},
+        ["12345678", "123456789", "", "é", "x\ud800y", "\ud83d\ude00"],
+        {"é": 1},
+        {"k\ud800": 1},
+        # depth: max_depth is 4 (a container at depth 4 is "<max depth>")
+        _nested(3),
+        _nested(4),
+        _nested(5),
+        [[[["deep"]]]],
+        [[[[["deeper"]]]]],
+        # numbers
+        {"n": [float("nan"), float("inf"), -math.inf, -0.0, 1e308, 2**64 - 1, -(2**63)]},
+        {"n": {"m": {"o": float("nan")}}},
+        {"n": 2**64},
+        {"n": [-(2**63) - 1]},
+        {"b": [True, False, None], "i": 0},
+        # not plain: subclasses, other types, hostile values, non-str keys
+        {"d": DictSub(a=1)},
+        {"l": ListSub([1])},
+        {"s": Text("abc")},
+        {"i": Integer(5)},
+        {"f": Real(1.5)},
+        {"e": Color.RED, "n": Num.ONE},
+        {"p": Point(1, "x")},
+        {"set": {1, 2}},
+        {"b": b"bytes"},
+        {1: "int key", None: "none key", (1, 2): "tuple key"},
+        {"x": RaisingRepr(), "password": RaisingEverything()},
+        {"password": "hunter2", "api_key": {"deep": [1]}, "token_count": 3},
+        {"when": dt.datetime(2024, 1, 2, 3, 4, 5)},
+        # redaction by value: short strings cannot hold a built-in secret, long ones can
+        ["Bearer abc1234", "Bearer abc12345", "abbbc", "xx", OPENAI_KEY],
+        {"msg": f"key {OPENAI_KEY} end"},
+    ],
+)
+def test_fast_path_boundaries_match_the_walker(value: Any, redactor: str) -> None:
+    _check_both(value, _LIMITS, _REDACTORS[redactor])
+    _check_both(value, DEFAULT_LIMITS, _REDACTORS[redactor])
+
+
+@pytest.mark.parametrize("redactor", list(_REDACTORS), ids=list(_REDACTORS))
+def test_fast_path_cycles_and_shared_references(redactor: str) -> None:
+    red = _REDACTORS[redactor]
+    d: dict[str, Any] = {"a": 1}
+    d["self"] = d
+    lst: list[Any] = [1]
+    lst.append({"back": lst})
+    shared = {"x": [1, 2]}
+    for value in (d, lst, {"one": shared, "two": shared}, [shared, (shared,)]):
+        _check_both(value, _LIMITS, red)
+        _check_both(value, DEFAULT_LIMITS, red)
+    assert sanitize(d)["self"] == "<cycle>"
+
+
+@pytest.mark.parametrize("max_depth", [0, 1, 2, PLAIN_MAX_DEPTH, 32, HARD_MAX_DEPTH + 50])
+def test_fast_path_depth_limits(max_depth: int) -> None:
+    limits = Limits(max_depth=max_depth)
+    for depth in (0, 1, 2, PLAIN_MAX_DEPTH - 1, PLAIN_MAX_DEPTH, PLAIN_MAX_DEPTH + 1, 40):
+        for leaf in (1, [1], "x"):
+            _check_both(_nested(depth, leaf), limits, None)
+            _check_both(_nested(depth, leaf), limits, _REDACTORS["default"])
+
+
+def test_fast_path_attribute_limits() -> None:
+    limits = Limits(max_attributes=2, max_items=5)
+    for attrs in ({"a": 1, "b": 2}, {"a": 1, "b": 2, "c": 3}, {}, {"a": {"b": {"c": 1}}}):
+        want = _sanitize_attributes_slow(attrs, limits)
+        _same(sanitize_attributes(attrs, limits), want)
+        _same(Sanitizer(limits).attributes(attrs), want)
+    assert sanitize_attributes({"a": 1, "b": 2, "c": 3}, limits) == {
+        "a": 1,
+        "b": 2,
+        "tracehound.dropped_attributes": 1,
+    }
+    # the mapping itself is not subject to max_depth, its values are
+    assert Sanitizer(Limits(max_depth=0)).attributes({"a": 1, "b": {}}) == {
+        "a": 1,
+        "b": "<max depth>",
+    }
+    assert Sanitizer().attributes(None) == {}
+    assert Sanitizer().attributes(collections.OrderedDict(a=1)) == {"a": 1}
+    assert Sanitizer().attributes([1]) == {"tracehound.invalid_attributes": [1]}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        Limits(max_string_length=-1, max_depth=-1, max_items=-1, max_attributes=-1),
+        Limits(max_string_length=0, max_depth=0, max_items=0, max_attributes=0),
+        Limits(max_string_length=True, max_depth=2, max_items=2, max_attributes=2),  # odd types
+        Limits(max_string_length=5.5, max_depth=2, max_items=2, max_attributes=2),  # type: ignore[arg-type]
+    ],
+)
+def test_fast_path_odd_limits(limits: Limits) -> None:
+    for value in ({"a": "xyz", "b": [1, {"c": "d"}]}, ["", "a"], {"": ""}, {}):
+        _check_both(value, limits, None)
+        _check_both(value, limits, _REDACTORS["default"])
+
+
+def test_fast_path_returns_new_containers_the_caller_may_mutate() -> None:
+    inner: dict[str, Any] = {"candidates": 2, "names": ["a", "b"]}
+    data: dict[str, Any] = {"details": inner, "pair": ("x", {"y": 1}), "n": 1}
+    for out in (sanitize(data), sanitize_attributes(data), Sanitizer(_LIMITS).value(data)):
+        assert out is not data
+        assert out["details"] is not inner
+        assert out["details"]["names"] is not inner["names"]
+        assert type(out["pair"]) is list
+    out = sanitize(data, redactor=Redactor())
+    inner["candidates"] = 3
+    inner["names"].append("c")
+    data["n"] = 2
+    assert out == {
+        "details": {"candidates": 2, "names": ["a", "b"]},
+        "pair": ["x", {"y": 1}],
+        "n": 1,
+    }
+    lst = [1, [2]]
+    out_list = sanitize(lst)
+    assert out_list == lst and out_list is not lst and out_list[1] is not lst[1]
+
+
+def test_fast_path_taken_for_plain_data_and_not_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shapes the SDK logs all the time never reach the walker (a speed guarantee)."""
+    calls: list[str] = []
+
+    def slow(*args: Any) -> Any:
+        calls.append("value")
+        return _sanitize_slow(*args)
+
+    def slow_attrs(*args: Any) -> Any:
+        calls.append("attributes")
+        return _sanitize_attributes_slow(*args)
+
+    monkeypatch.setattr(_safe, "_sanitize_slow", slow)
+    monkeypatch.setattr(_safe, "_sanitize_attributes_slow", slow_attrs)
+    data = {
+        "action_details": {
+            "decision_context": {"candidates": 2},
+            "decision_result": {"selected": "agent-b"},
+        },
+        "project_name": "bench",
+        "project_path": "/home/someone/projects/a-rather-long-project-name",
+        "working_directory": "/work/main",
+        "debug_mode": True,
+        "duration_ms": 1.5,
+        "tags": ["a", "b"],
+        "ratio": float("nan"),
+        "note": "ünïcode",
+    }
+    for red in (None, Redactor(), Redactor(enabled=False), Redactor(extra_patterns=["zz"])):
+        if red is not None and red.enabled:
+            data["api_key"] = object()  # a secret key's value is never looked at
+        else:
+            data.pop("api_key", None)
+        san = Sanitizer(DEFAULT_LIMITS, red)
+        assert san.attributes(data)["ratio"] == "NaN"
+        san.value({"file_path": "/x.py", "i": 0})
+        san.value([data, (1, 2)])
+        sanitize(data, DEFAULT_LIMITS, red)
+        sanitize_attributes(data, DEFAULT_LIMITS, red)
+    assert calls == []
+    # Values the fast path cannot take are walked alone (below); the container itself (its
+    # keys, its size, its depth) sends everything to the walker.
+    for value in ({"s": {1}}, [DictSub()], _nested(PLAIN_MAX_DEPTH + 1)):
+        Sanitizer().value(value)
+        Sanitizer().attributes({"v": value})
+    assert calls == []
+    for value in ({1: 2}, {"é": 1}, {str(i): i for i in range(1001)}, list(range(1001))):
+        Sanitizer().value(value)
+    Sanitizer(Limits(max_attributes=1)).attributes({"a": 1, "b": 2})
+    Sanitizer(Limits(max_depth=0)).value({"a": 1})
+    assert calls == ["value"] * 4 + ["attributes", "value"]
+    # a user mask runs user code: never called twice, so the walker does everything
+    Sanitizer(redactor=Redactor(mask=str.upper)).attributes({"a": "b"})
+    assert calls[-1] == "attributes"
+
+
+def test_fast_path_hands_only_the_odd_value_to_the_walker(monkeypatch: pytest.MonkeyPatch) -> None:
+    walked: list[Any] = []
+
+    class Recording(_safe._Walker):
+        def walk(self, v: Any, depth: int) -> Any:
+            walked.append(v)
+            return super().walk(v, depth)
+
+    monkeypatch.setattr(_safe, "_Walker", Recording)
+    odd = {"when": dt.date(2024, 1, 2)}
+    plain = {"a": [1, {"b": "c"}]}
+    when = odd["when"]
+    data = {"plain": plain, "odd": odd, "big": 2**70, "text": "x"}
+    want = {"plain": plain, "odd": {"when": "2024-01-02"}, "big": str(2**70), "text": "x"}
+    for call in (
+        lambda: sanitize(data),
+        lambda: sanitize_attributes(data),
+        lambda: sanitize([plain, odd, 2**70, "x"]),
+    ):
+        out = call()
+        assert list(out.values() if isinstance(out, dict) else out) == list(want.values())
+        assert walked == [odd, when, 2**70]  # odd's own fast attempt gave up at the date
+        walked.clear()
+
+
+def test_fast_path_rescue_sees_cycles_as_the_walker_does() -> None:
+    attrs: dict[str, Any] = {"a": 1}
+    attrs["me"] = attrs
+    attrs["deep"] = {"x": {"y": attrs}}
+    lst: list[Any] = [1]
+    lst.append(lst)
+    lst.append({"up": [lst]})
+    for red in (None, Redactor()):
+        for value in (attrs, lst, {"l": lst}, [attrs]):
+            _check_both(value, DEFAULT_LIMITS, red)
+            _check_both(value, _LIMITS, red)
+    # the attribute mapping is not on the walker's path: it is expanded once inside itself
+    assert sanitize_attributes(attrs)["me"] == {
+        "a": 1,
+        "me": "<cycle>",
+        "deep": {"x": {"y": "<cycle>"}},
+    }
+    assert sanitize(attrs)["me"] == "<cycle>"
+    assert sanitize(lst) == [1, "<cycle>", {"up": ["<cycle>"]}]
+
+
+def test_fast_path_never_calls_a_mask_twice() -> None:
+    seen: list[str] = []
+
+    def mask(text: str) -> str:
+        seen.append(text)
+        return text
+
+    red = Redactor(mask=mask)
+    # "zz" comes first; the set at the end is not plain.
+    assert sanitize({"a": "zz", "b": {1, 2}}, redactor=red) == {"a": "zz", "b": [1, 2]}
+    assert sanitize_attributes({"a": "yy", "b": {3}}, redactor=red) == {"a": "yy", "b": [3]}
+    assert seen == ["zz", "yy"]
+
+
+def test_fast_path_caches_stay_bounded() -> None:
+    san = Sanitizer(redactor=Redactor())
+    for i in range(3 * _safe._KEY_CACHE_SIZE):
+        san.attributes({f"key-{i}": f"value number {i:08d}", "x" * 300: 1})
+    assert len(san._keys) <= _safe._KEY_CACHE_SIZE
+    assert san._clean is not None and len(san._clean) <= _safe._CLEAN_CACHE_SIZE
+    assert "x" * 300 not in san._keys  # long keys are not remembered
+    for i in range(3 * _safe._SANITIZER_CACHE_SIZE):
+        sanitize({"a": 1}, Limits(max_items=i))
+    assert len(_safe._SANITIZERS) <= _safe._SANITIZER_CACHE_SIZE
+
+
+def test_clean_string_cache_does_not_hide_secrets() -> None:
+    san = Sanitizer(redactor=Redactor())
+    text = "call the API with abcdefghijklmnop"
+    assert san.value({"a": text}) == {"a": text}
+    assert san.value({"a": text}) == {"a": text}  # remembered as clean
+    secret = f"call the API with {OPENAI_KEY}"
+    for _ in range(2):
+        assert san.value({"a": secret}) == {"a": "call the API with [REDACTED:openai_key]"}
+        assert san.value([secret]) == ["call the API with [REDACTED:openai_key]"]
+    assert secret not in (san._clean or set())
+
+
+_json_text = st.one_of(
+    st.text(max_size=20),
+    st.text(st.characters(categories=["Cs", "L", "N", "P", "Zs"]), max_size=12),
+    st.sampled_from(["", "x" * 8, "x" * 9, "Bearer abc12345", OPENAI_KEY, "abbbc", "/work/main"]),
+    # longer than 256: counted in max_text
+    st.sampled_from(["L" * 257, "L" * 300, "é" * 280, "x\ud800" * 150, f"{OPENAI_KEY} " * 8]),
+)
+_json_key = st.one_of(
+    _json_text,
+    st.sampled_from(["password", "api_key", "token", "input_tokens", "session_id", "project"]),
+)
+_json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**63 - 2, max_value=2**64 + 2),
+    st.floats(allow_nan=True, allow_infinity=True),
+    _json_text,
+)
+_json = st.recursive(
+    _json_leaf,
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.lists(children, max_size=5).map(tuple),
+        st.dictionaries(_json_key, children, max_size=5),
+    ),
+    max_leaves=25,
+)
+# Mostly plain values, sometimes with something that is not (and sends them to the walker).
+_mostly_json = st.one_of(
+    _json,
+    _json,
+    _json,
+    st.recursive(
+        st.one_of(_json_leaf, _leaf),
+        lambda children: st.one_of(
+            st.lists(children, max_size=4),
+            st.dictionaries(st.one_of(_json_key, _hashable), children, max_size=4),
+            st.lists(children, max_size=3).map(_with_cycle),
+        ),
+        max_leaves=15,
+    ),
+)
+_fast_limits = st.builds(
+    Limits,
+    max_string_length=st.one_of(st.integers(-1, 25), st.sampled_from([256, 257, 300, 400])),
+    max_depth=st.integers(-1, 6),
+    max_items=st.integers(-1, 6),
+    max_attributes=st.integers(-1, 6),
+    max_nodes=st.one_of(st.just(DEFAULT_MAX_NODES), st.integers(-1, 40)),
+    max_text=st.one_of(st.just(DEFAULT_MAX_TEXT), st.integers(-1, 1500)),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    value=_mostly_json,
+    limits=st.one_of(st.just(DEFAULT_LIMITS), _fast_limits),
+    redactor=st.sampled_from(sorted(_REDACTORS)),
+)
+def test_property_fast_path_matches_the_walker(value: Any, limits: Limits, redactor: str) -> None:
+    _check_both(value, limits, _REDACTORS[redactor])
+
+
+# -- the budgets of one call (max_nodes, max_text) -------------------------------------------
+#
+# Repeated references to one object (a DAG, not a cycle) are expanded on every path: without a
+# budget on the whole value, a few dozen objects would take hours.
+
+
+def _dag(levels: int, leaf: Any = 0, as_dict: bool = False) -> Any:
+    """levels + 1 objects, 2 ** (levels + 1) - 1 nodes once expanded."""
+    value = [leaf]
+    for _ in range(levels):
+        value = {"l": value, "r": value} if as_dict else [value, value]  # type: ignore[assignment]
+    return value
+
+
+def _nodes(out: Any) -> int:
+    """Nodes of a sanitized value, not counting the "more items" markers."""
+    if isinstance(out, dict):
+        return 1 + sum(_nodes(v) for k, v in out.items() if k != "…")
+    if isinstance(out, list):
+        return 1 + sum(_nodes(v) for v in out if not (isinstance(v, str) and v.startswith("…[")))
+    return 1
+
+
+def _with_nodes(n: int, last: Any = 0) -> list[Any]:
+    """A plain list of lists of ``last`` (within the default max_items) with exactly n nodes."""
+    sublists = -(-(n - 1) // 1001)  # each sublist: itself and up to 1000 items
+    items = n - 1 - sublists
+    value = [[last] * 1000 for _ in range(items // 1000)]
+    if items % 1000:
+        value.append([last] * (items % 1000))
+    assert len(value) == sublists and _nodes(value) == n
+    return value
+
+
+@pytest.mark.parametrize("as_dict", [False, True], ids=["lists", "dicts"])
+@pytest.mark.parametrize("levels", [18, 32], ids=["19-objects", "33-objects"])
+def test_repeated_references_are_bounded(levels: int, as_dict: bool) -> None:
+    value = _dag(levels, as_dict=as_dict)
+    # (call, nodes of the result that are not counted: the attribute mapping itself)
+    for call, extra in (
+        (lambda: sanitize(value), 0),
+        (lambda: _sanitize_slow(value), 0),
+        (lambda: sanitize(value, redactor=Redactor()), 0),
+        (lambda: sanitize_attributes({"a": value, "b": value}), 1),  # one budget for both
+    ):
+        start = time.perf_counter()
+        out = call()
+        elapsed = time.perf_counter() - start
+        assert elapsed < 1.0  # about 50 ms; hours (33 objects) without the budget
+        text = orjson.dumps(out)
+        assert b'"<max nodes>"' in text
+        assert len(text) < 50 * DEFAULT_MAX_NODES
+        assert _nodes(out) <= DEFAULT_MAX_NODES + extra
+    assert sanitize(value) == _sanitize_slow(value)
+
+
+def test_value_at_the_budget_is_untouched_and_one_node_more_is_cut() -> None:
+    at = _with_nodes(DEFAULT_MAX_NODES)
+    assert _check_both(at) == at
+    over = _with_nodes(DEFAULT_MAX_NODES + 1)
+    out = _check_both(over)
+    assert out[:-1] == over[:-1]
+    assert out[-1] == [*over[-1][:-1], "…[1 more items, max nodes reached]"]
+    assert _nodes(out) == DEFAULT_MAX_NODES
+    # the same with something the fast path does not take (the walker alone)
+    slow = _with_nodes(DEFAULT_MAX_NODES, last=dt.date(2024, 1, 2))
+    assert sanitize(slow)[-1][-1] == "2024-01-02"
+    slow[-1].append(slow[-1][0])
+    assert sanitize(slow)[-1][-1] == "…[1 more items, max nodes reached]"
+
+
+def test_wide_legitimate_values_are_untouched() -> None:
+    records = [{f"field{j}": f"value {i}.{j}" for j in range(10)} for i in range(1000)]
+    rows = [list(range(10)) for _ in range(1000)]
+    for value in (records, rows, {"records": records, "rows": rows}):
+        assert sanitize(value) == value
+        assert sanitize(value, redactor=Redactor()) == value
+        assert _sanitize_slow(value) == value
+        assert sanitize_attributes({"v": value}) == {"v": value}
+
+
+@pytest.mark.parametrize("max_nodes", [-5, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10])
+def test_budget_cuts_each_kind_of_container(max_nodes: int) -> None:
+    limits = Limits(max_nodes=max_nodes)
+    values = [
+        [[1, 2], [3, 4]],
+        ([1, 2], (3, 4)),
+        {"a": {"x": 1, "y": 2}, "b": {"z": 3}},
+        [collections.deque([1, 2]), {3, 4}, frozenset({5})],
+        [Point(1, "p"), Node("n", tags=["t"]), collections.OrderedDict(a=1, b=2)],
+        [collections.ChainMap({"a": 1}, {"b": 2}), {"a": 1}.items()],
+        [Model(name="m", when=dt.datetime(2024, 1, 1)), pydantic.RootModel[list[int]]([1, 2])],
+        [[], {}, (), [[]], "s", 1],
+    ]
+    for value in values:
+        for red in (None, Redactor()):
+            out = _check_both(value, limits, red)
+            assert _nodes(out) <= max(max_nodes, 1)
+
+
+def test_budget_marks_what_it_cut() -> None:
+    value = [[1, 2], [3, 4]]  # 7 nodes
+    assert sanitize(value, Limits(max_nodes=7)) == value
+    assert sanitize(value, Limits(max_nodes=6)) == [
+        [1, 2],
+        [3, "…[1 more items, max nodes reached]"],
+    ]
+    assert sanitize(value, Limits(max_nodes=5)) == [[1, 2], MAX_NODES]
+    assert sanitize(value, Limits(max_nodes=3)) == [MAX_NODES, MAX_NODES]
+    assert sanitize(value, Limits(max_nodes=2)) == [
+        MAX_NODES,
+        "…[1 more items, max nodes reached]",
+    ]
+    assert sanitize(value, Limits(max_nodes=1)) == MAX_NODES
+    assert sanitize("scalar", Limits(max_nodes=0)) == "scalar"  # the value itself always fits
+    # max_items and the budget: the smaller one cuts, and the count is of every item left out
+    limits = Limits(max_items=3, max_nodes=3)
+    assert sanitize(list(range(10)), limits) == [0, 1, "…[8 more items, max nodes reached]"]
+    assert sanitize({str(i): i for i in range(10)}, limits) == {
+        "0": 0,
+        "1": 1,
+        "…": "[8 more items, max nodes reached]",
+    }
+    assert sanitize(list(range(10)), Limits(max_items=3, max_nodes=4)) == [
+        0,
+        1,
+        2,
+        "…[7 more items]",
+    ]
+    # nothing left, but nothing to cut either
+    assert sanitize([[1], [], {}, "x"], Limits(max_nodes=6)) == [[1], [], {}, "x"]
+
+
+def test_attributes_share_one_budget() -> None:
+    limits = Limits(max_nodes=6)
+    attrs = {"a": [1, 2], "b": [3, 4], "c": "text"}  # 3 attributes + 4 items
+    assert _check_both(attrs["a"], limits) == [1, 2]
+    assert sanitize_attributes(attrs, limits) == {
+        "a": [1, 2],
+        "b": [3, "…[1 more items, max nodes reached]"],
+        "c": "text",
+    }
+    assert sanitize_attributes(attrs, Limits(max_nodes=2)) == {
+        "a": MAX_NODES,
+        "b": MAX_NODES,
+        "tracehound.dropped_attributes": 1,
+    }
+    for red in (None, Redactor()):
+        for max_nodes in range(0, 9):
+            limits = Limits(max_nodes=max_nodes)
+            want = _sanitize_attributes_slow(attrs, limits, red)
+            _same(sanitize_attributes(attrs, limits, red), want)
+            _same(Sanitizer(limits, red).attributes(attrs), want)
+
+
+def test_fast_path_hands_over_the_budget_left() -> None:
+    """A value the walker takes at the top starts from the budget the fast path left, and the
+    fast path goes on from what the walker left."""
+    odd = [collections.deque([1, 2, 3])]
+    for max_nodes in range(1, 16):
+        limits = Limits(max_nodes=max_nodes)
+        for value in (
+            [[1, 2], odd, [3, 4], 2**70, [5]],
+            {"a": [1, 2], "b": odd, "c": {"d": 3}, "e": {}},
+            [_dag(3), _dag(2, as_dict=True), _dag(1, leaf={1})],
+        ):
+            _check_both(value, limits)
+            _check_both(value, limits, Redactor())
+
+
+def test_repeated_long_strings_are_bounded() -> None:
+    """The node budget alone would still let 50 000 copies of a long string through (GBs)."""
+    for leaf, red in (("x" * 10_000_000, None), ("word " * 2_000_000, Redactor())):
+        value = _dag(18, leaf)
+        start = time.perf_counter()
+        out = sanitize(value, redactor=red)
+        assert time.perf_counter() - start < 1.0  # seconds and GBs with nodes counted only
+        text = orjson.dumps(out)
+        assert len(text) < DEFAULT_MAX_TEXT + 20 * DEFAULT_MAX_NODES
+        assert b"chars, max text reached]" in text
+        assert out == _sanitize_slow(value, DEFAULT_LIMITS, red)
+    keys = {"k" * 60_000: 1, "j" * 60_000: 2}
+    value = [keys] * 1000
+    out = _check_both(value)
+    assert len(orjson.dumps(out)) < 2 * DEFAULT_MAX_TEXT
+    assert out[0] == keys and "max text reached" in str(list(out[-1]))
+
+
+def test_text_budget_boundaries() -> None:
+    limits = Limits(max_string_length=1000, max_text=1000)
+    at = ["a" * 300, {"b" * 300: "c" * 400}]
+    assert _check_both(at, limits) == at
+    assert _check_both(at, limits, Redactor()) == at
+    over = ["a" * 300, {"b" * 300: "c" * 401}]
+    assert _check_both(over, limits) == [
+        "a" * 300,
+        {"b" * 300: "c" * 400 + "…[truncated 1 chars, max text reached]"},
+    ]
+    assert _check_both(["a" * 1000, "b" * 300], limits) == [
+        "a" * 1000,
+        "…[truncated 300 chars, max text reached]",
+    ]
+    # strings up to 256 characters are not counted (the node budget bounds them)
+    short = ["s" * 256] * 100
+    assert _check_both(short, limits) == short
+    # one string never: the budget is at least max_string_length
+    assert sanitize("x" * 5000, Limits(max_string_length=2000, max_text=10)) == (
+        "x" * 2000 + "…[truncated 3000 chars]"
+    )
+    # the attributes share it
+    attrs = {"a": "a" * 600, "b": ["b" * 600], "c": 2**2000}
+    assert sanitize_attributes(attrs, limits) == {
+        "a": "a" * 600,
+        "b": ["b" * 400 + "…[truncated 200 chars, max text reached]"],
+        "c": "…[truncated 603 chars, max text reached]",
+    }
+    for red in (None, Redactor()):
+        _same(
+            Sanitizer(limits, red).attributes(attrs), _sanitize_attributes_slow(attrs, limits, red)
+        )
 
 
 # -- speed (generous bounds; the report has the real numbers) ---------------------------------

@@ -120,7 +120,9 @@ def test_schema_is_created_on_first_export_and_refused_without_auto_upgrade(
 def test_the_sdk_picks_it_for_postgresql_urls(pg_url: str) -> None:
     from tracehound.sdk._runtime import _store_exporter
 
-    assert isinstance(_store_exporter(pg_url), PostgresExporter)
+    exporter = _store_exporter(pg_url)
+    assert isinstance(exporter, PostgresExporter)
+    assert exporter.on_reject is None  # refused records are logged and dropped
     assert isinstance(_store_exporter(pg_url.replace("postgresql://", "postgres://")), Exporter)
 
 
@@ -278,6 +280,95 @@ def test_a_value_postgresql_refuses_drops_only_that_record(
     )
     assert sorted(s.id for s in reader.iter_spans()) == ["ok-1", "ok-2"]
     assert exporter.rejected == 1
+
+
+def _refused_batch() -> tuple[list[Record], Span]:
+    """Good records of every kind (one needing cleaning) and one span PostgreSQL refuses
+    even after cleaning: a token count beyond ``bigint`` (its NUL would be cleaned, the
+    overflow cannot be)."""
+    bad = make_span(id="too-many-tokens", name="bad \x00", input_tokens=2**63)
+    good: list[Record] = [
+        make_span(id="ok-1"),
+        make_span(id="ok-2", name="nul \x00"),
+        make_event(id="ok-e"),
+        make_metric(id="ok-m"),
+    ]
+    return [good[0], good[1], bad, good[2], good[3]], bad
+
+
+def test_on_reject_gets_only_the_refused_record_after_the_commit(
+    pg_url: str, reader: StoreReader
+) -> None:
+    batch, bad = _refused_batch()
+    got: list[tuple[Record, BaseException]] = []
+    stored_when_called: list[list[tuple[Any, ...]]] = []
+
+    def hook(record: Record, exc: BaseException) -> None:
+        got.append((record, exc))
+        # Another connection: the rest of the batch is already committed.
+        stored_when_called.append(_sql(pg_url, "SELECT id FROM spans ORDER BY id"))
+
+    exporter = PostgresExporter(pg_url, on_reject=hook)
+    try:
+        assert exporter.on_reject is hook
+        exporter.export(batch)
+        assert len(got) == 1
+        record, exc = got[0]
+        assert record is bad  # the record as given, not its cleaned copy
+        assert isinstance(exc, psycopg.DataError)
+        assert stored_when_called == [[("ok-1",), ("ok-2",)]]
+        assert sorted(s.id for s in reader.iter_spans()) == ["ok-1", "ok-2"]
+        assert [e.id for e in reader.iter_events()] == ["ok-e"]
+        assert [m.id for m in reader.iter_metrics()] == ["ok-m"]
+        assert exporter.rejected == 1
+        assert exporter.sanitized == 2
+
+        exporter.export([make_span(id="ok-3")])  # a clean batch: the hook stays quiet
+        assert len(got) == 1
+    finally:
+        exporter.shutdown()
+
+
+def test_without_on_reject_the_refused_record_is_logged_and_dropped(
+    exporter: PostgresExporter, reader: StoreReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert exporter.on_reject is None
+    batch, _ = _refused_batch()
+    with caplog.at_level("WARNING", logger="tracehound"):
+        exporter.export(batch)
+    assert sorted(s.id for s in reader.iter_spans()) == ["ok-1", "ok-2"]
+    assert exporter.rejected == 1
+    assert any(
+        "refused span too-many-tokens" in r.getMessage() and "dropped" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_a_failing_on_reject_does_not_break_the_export(
+    exporter: PostgresExporter, reader: StoreReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[str] = []
+
+    def hook(record: Record, exc: BaseException) -> None:
+        calls.append(record.id)
+        if len(calls) == 1:
+            raise RuntimeError("dead-letter stream unavailable")
+        # The hook runs outside the exporter's lock: it may use the exporter.
+        exporter.export([make_span(id="from-the-hook")])
+
+    exporter.on_reject = hook  # set after construction
+    batch, _ = _refused_batch()
+    second = make_span(id="too-many-tokens-2", output_tokens=-(2**63) - 1)
+    with caplog.at_level("DEBUG", logger="tracehound"):
+        exporter.export([*batch, second])
+    assert calls == ["too-many-tokens", "too-many-tokens-2"]  # the failure stops nothing
+    assert exporter.rejected == 2
+    assert sorted(s.id for s in reader.iter_spans()) == ["from-the-hook", "ok-1", "ok-2"]
+    (failure,) = [r for r in caplog.records if "on_reject hook failed" in r.getMessage()]
+    assert failure.levelname == "DEBUG"
+    assert failure.exc_info is not None and "unavailable" in str(failure.exc_info[1])
+    exporter.export([make_span(id="after")])  # the exporter still works
+    assert "after" in {s.id for s in reader.iter_spans()}
 
 
 def test_a_broken_record_fails_the_whole_batch(

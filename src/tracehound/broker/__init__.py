@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._actions import ACTION_TYPES, ActionLogger, ToolCall, log_action
     from ._consumer import Consumer, ConsumerConfig, ping_store, store_exporter
-    from ._exporter import NatsExporter, record_message
+    from ._exporter import NatsExporter, record_message, record_messages
     from ._jetstream import DEFAULT_NATS_URL, JetStreamTransport
     from ._transport import DeadLetter, Delivery, OutMessage, PublishResult, Transport
 
@@ -38,6 +38,7 @@ __all__ = [
     "log_action",
     "ping_store",
     "record_message",
+    "record_messages",
     "store_exporter",
 ]
 
@@ -52,6 +53,7 @@ _MODULES = {
     "store_exporter": "._consumer",
     "NatsExporter": "._exporter",
     "record_message": "._exporter",
+    "record_messages": "._exporter",
     "DEFAULT_NATS_URL": "._jetstream",
     "JetStreamTransport": "._jetstream",
     "DeadLetter": "._transport",

@@ -284,7 +284,12 @@ class ActionLogger:
             data["level"] = level
         if message is not None:
             data["message"] = message
-        return _emit(parent, lambda: _runtime.emit_event(etype, name, data))
+        proc = parent._rt.processor
+        if proc is None:
+            return False
+        before = proc.dropped_queue_full
+        _runtime.emit_event(etype, name, data, parent)
+        return proc.dropped_queue_full == before
 
     # -- the seed's API ---------------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 * A **durable pull consumer** (default name ``tracehound-store``): several consumer processes
   bound to it share the messages, each message going to one of them.
-* **Batches** of ``batch_size`` messages (default 100) or whatever arrived within
+* **Batches** of ``batch_size`` records (default 100) or whatever arrived within
   ``batch_timeout`` (default 1 s) of the batch's first message, written to the store by the
-  store's exporter (SQLite or PostgreSQL) in one transaction. The exporters are idempotent by
+  store's exporter (SQLite or PostgreSQL) in one transaction. A message may carry several
+  records (see :mod:`tracehound.broker._exporter`); it is never split across batches, so a
+  batch may hold more than ``batch_size`` records. The exporters are idempotent by
   record id, so a redelivered message is never stored twice.
 * **Acknowledged only after the commit.** A crash between the two redelivers the batch (after
   ``ack_wait``) and the store ignores the copies; a crash before the commit redelivers it too.
@@ -17,7 +19,9 @@
   - otherwise the batch is **bisected**: halves that commit are acked; a message that fails
     alone ``max_attempts`` times is **poison** and goes to the dead-letter stream with the
     error, the attempt count and timestamps — the rest of the batch is not held back. A
-    message that cannot be decoded is poison at once.
+    record that cannot be decoded is poison at once, and so is one the store refuses even
+    after cleaning (PostgreSQL's ``on_reject``). Poison is dead-lettered record by record:
+    the other records of its message are stored, and the message is acked.
 * **Reconnects** after a broker or database restart (the NATS client reconnects by itself; the
   subscription and the store exporter are re-created after errors).
 * **SIGTERM/SIGINT**: stop fetching, finish the batch in hand (or give it back with a nak when
@@ -126,7 +130,8 @@ def _describe(exc: BaseException) -> str:
 
 @dataclass
 class ConsumerStats:
-    received: int = 0
+    received: int = 0  # messages
+    records: int = 0  # records decoded from them
     stored: int = 0
     acked: int = 0
     dead_lettered: int = 0
@@ -172,6 +177,9 @@ class Consumer:
         self._store_error: str | None = None
         self._store_checked = 0.0
         self._commits = 0
+        self._per_message = 1.0  # records per message, running average (sizes fetches)
+        self._carry: list[Delivery] = []  # fetched, not yet in a batch
+        self._rejected: list[tuple[Record, BaseException]] = []
         self._failpoint = _parse_failpoint(os.environ.get(FAILPOINT_ENV, ""))
 
     # -- control ----------------------------------------------------------------------------
@@ -221,6 +229,7 @@ class Consumer:
             "stopping": self.stopping,
             "stats": {
                 "received": s.received,
+                "records": s.records,
                 "stored": s.stored,
                 "acked": s.acked,
                 "dead_lettered": s.dead_lettered,
@@ -243,6 +252,9 @@ class Consumer:
             port = await self.health.start()
             log.info("health endpoints on http://%s:%d/health and /ready", cfg.host, port)
         watcher = asyncio.create_task(self._watch_store())
+        # Two batches in hand: one being stored (its write runs in a thread) while the next
+        # is fetched and decoded. Writes are one at a time, in order.
+        storing: asyncio.Task[None] | None = None
         try:
             while not self.stopping:
                 if not self._subscribed and not await self._connect():
@@ -255,15 +267,28 @@ class Consumer:
                     log.warning("fetch failed (%s); re-subscribing", self._nats_error)
                     await self._sleep(cfg.backoff * 5)
                     continue
-                if batch:
-                    await self._process(batch)
+                if not batch:
+                    continue
+                work = await self._prepare(batch)
+                if storing is not None:
+                    await storing
+                storing = asyncio.create_task(self._store(work))
+            if storing is not None:
+                await storing
         finally:
+            if storing is not None and not storing.done():
+                storing.cancel()
+                with contextlib.suppress(BaseException):
+                    await storing
             watcher.cancel()
             with contextlib.suppress(BaseException):
                 await watcher
             await self._close()
 
     async def _close(self) -> None:
+        carry, self._carry = self._carry, []
+        if carry:  # fetched but never processed: give them back at once
+            await self._nak(carry)
         with contextlib.suppress(Exception):
             await self.transport.close()
         exporter, self._exporter = self._exporter, None
@@ -316,52 +341,104 @@ class Consumer:
         return False
 
     async def _collect(self) -> list[Delivery]:
-        """Up to ``batch_size`` deliveries, or fewer once ``batch_timeout`` passed since the
-        first one arrived."""
+        """Messages holding ``batch_size`` records (more when the last message holds several:
+        a message is never split), or fewer once ``batch_timeout`` passed since the first one
+        arrived. Messages fetched beyond that wait for the next batch."""
         cfg = self.config
         out: list[Delivery] = []
+        records = 0
         deadline = 0.0
-        while len(out) < cfg.batch_size and not self.stopping:
-            if out:
-                wait = deadline - time.monotonic()
-                if wait <= 0:
-                    break
+        while records < cfg.batch_size and not self.stopping:
+            carried = bool(self._carry)
+            if carried:
+                got, self._carry = self._carry, []
             else:
-                wait = 0.5  # idle: poll, so that a stop request is noticed quickly
-            got = await self.transport.fetch(cfg.batch_size - len(out), min(wait, 0.5))
-            if got:
-                if not out:
-                    deadline = time.monotonic() + cfg.batch_timeout
-                out.extend(got)
-            elif not out:
-                return out
+                if out:
+                    wait = deadline - time.monotonic()
+                    if wait <= 0:
+                        break
+                else:
+                    wait = 0.5  # idle: poll, so that a stop request is noticed quickly
+                # as many messages as should hold the records still wanted
+                per = max(1, round(self._per_message))
+                want = max(1, -(-(cfg.batch_size - records) // per))
+                got = await self.transport.fetch(want, min(wait, 0.5))
+                if not got:
+                    if not out:
+                        return out
+                    continue
+            counts = [_record_count(d.data) for d in got]
+            if not carried:
+                self._per_message = 0.7 * self._per_message + 0.3 * (sum(counts) / len(got))
+            if not out:
+                deadline = time.monotonic() + cfg.batch_timeout
+            for i, d in enumerate(got):
+                if records >= cfg.batch_size:
+                    self._carry = got[i:]
+                    break
+                out.append(d)
+                records += counts[i]
         return out
 
     # -- processing -------------------------------------------------------------------------
 
-    async def _process(self, batch: list[Delivery]) -> None:
+    async def _prepare(self, batch: list[Delivery]) -> _Work:
+        """Decode a batch of messages into records; undecodable ones are dead-lettered."""
         st = self.stats
         st.batches += 1
         st.received += len(batch)
-        deliveries: list[Delivery] = []
-        records: list[Record] = []
-        for d in batch:
+        work = _Work(batch)
+        for index, d in enumerate(batch):
             try:
                 if d.num_delivered > 1:
                     st.redelivered += 1
-                records.append(decode(d.data))
-            except CodecError as exc:
-                await self._dead_letter(d, f"undecodable message: {exc}", 1)
-                continue
+                data = d.data
             except Exception as exc:  # pragma: no cover - metadata of a non-JetStream message
-                await self._dead_letter(d, f"unreadable message: {_describe(exc)}", 1)
+                await self._dead_letter(work, index, None, b"", _describe(exc), 1)
                 continue
-            deliveries.append(d)
-        if not deliveries:
+            lines = _split(data)
+            multi = len(lines) > 1
+            for part, line in enumerate(lines):
+                at = part if multi else None
+                try:
+                    record = decode(line)
+                except CodecError as exc:
+                    await self._dead_letter(work, index, at, line, f"undecodable record: {exc}", 1)
+                    continue
+                work.items.append(_Item(record, index, at, line))
+        st.records += len(work.items)
+        return work
+
+    async def _store(self, work: _Work) -> None:
+        """Store a decoded batch (retries, outage hold, bisection to the poison), then ack."""
+        try:
+            if work.items:
+                err = await self._commit(work, work.items, self.config.max_attempts)
+                if err is not None:
+                    await self._resolve(work, work.items, err, self.config.max_attempts)
+        except Exception as exc:  # pragma: no cover - a bug; the batch is redelivered
+            log.exception("storing a batch failed unexpectedly: %s", _describe(exc))
+            work.given_back = True
+        except asyncio.CancelledError:
+            work.given_back = True
+            await self._finish(work)
+            raise
+        await self._finish(work)
+
+    async def _finish(self, work: _Work) -> None:
+        if work.given_back:
+            await self._nak(work.deliveries)
             return
-        err = await self._commit(deliveries, records, self.config.max_attempts)
-        if err is not None:
-            await self._resolve(deliveries, records, err, self.config.max_attempts)
+        done = [d for i, d in enumerate(work.deliveries) if i not in work.failed]
+        if done:
+            await self._ack(done)
+        if work.failed:
+            await self._nak([work.deliveries[i] for i in sorted(work.failed)])
+
+    def _on_reject(self, record: Record, exc: BaseException) -> None:
+        """The store refused a record (even after cleaning) and stored the rest: called by the
+        exporter in its thread; the record is dead-lettered after the export returns."""
+        self._rejected.append((record, exc))
 
     async def _export(self, records: Sequence[Record]) -> None:
         exporter = self._exporter
@@ -370,20 +447,22 @@ class Consumer:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(exporter.shutdown)
             exporter = self._exporter = self._exporter_factory()
+            if hasattr(exporter, "on_reject"):
+                exporter.on_reject = self._on_reject
             self._exporter_suspect = False
         self._hit("before_commit")
         try:
             await asyncio.to_thread(exporter.export, records)
         except BaseException:
             self._exporter_suspect = True  # a fresh exporter (connection) for the next try
+            self._rejected.clear()
             raise
         self._hit("after_commit")
 
-    async def _commit(
-        self, deliveries: list[Delivery], records: list[Record], attempts: int
-    ) -> BaseException | None:
-        """Store ``records`` (up to ``attempts`` tries) and ack their deliveries. ``None`` on
-        success, else the last error."""
+    async def _commit(self, work: _Work, items: list[_Item], attempts: int) -> BaseException | None:
+        """Store the records of ``items`` (up to ``attempts`` tries). ``None`` once they are
+        stored (the ones the store refused dead-lettered), else the last error."""
+        records = [i.record for i in items]
         last: BaseException | None = None
         for attempt in range(1, attempts + 1):
             if attempt > 1:
@@ -396,46 +475,49 @@ class Consumer:
                 log.debug("store write of %d records failed: %s", len(records), _describe(exc))
                 continue
             self._store_ok()
-            self.stats.stored += len(records)
-            await self._ack(deliveries)
+            refused, self._rejected = self._rejected, []
+            self.stats.stored += len(records) - len(refused)
+            if refused:
+                by_record = {id(i.record): i for i in items}
+                for record, why in refused:
+                    item = by_record.get(id(record))
+                    if item is not None:
+                        await self._poison(
+                            work, item, f"refused by the store: {_describe(why)}", attempt
+                        )
             return None
         return last
 
     async def _resolve(
-        self,
-        deliveries: list[Delivery],
-        records: list[Record],
-        err: BaseException,
-        tried: int,
+        self, work: _Work, items: list[_Item], err: BaseException, tried: int
     ) -> None:
         """A group failed ``tried`` times: wait out a store outage, or bisect to the poison."""
+        if work.given_back:
+            return
         if not await self._store_reachable(err):
-            err2 = await self._hold(deliveries, records)
+            err2 = await self._hold(work, items)
             if err2 is None:
                 return
             err, tried = err2, 1
-        if len(records) == 1:
+        if len(items) == 1:
             remaining = self.config.max_attempts - tried
             if remaining > 0:
-                e = await self._commit(deliveries, records, remaining)
+                e = await self._commit(work, items, remaining)
                 if e is None:
                     return
                 err = e
                 if not await self._store_reachable(err):
-                    await self._resolve(deliveries, records, err, self.config.max_attempts)
+                    await self._resolve(work, items, err, self.config.max_attempts)
                     return
-            await self._dead_letter(
-                deliveries[0], _describe(err), max(self.config.max_attempts, tried)
-            )
+            await self._poison(work, items[0], _describe(err), max(self.config.max_attempts, tried))
             return
-        mid = len(records) // 2
-        for part_d, part_r in (
-            (deliveries[:mid], records[:mid]),
-            (deliveries[mid:], records[mid:]),
-        ):
-            e = await self._commit(part_d, part_r, 1)
+        mid = len(items) // 2
+        for part in (items[:mid], items[mid:]):
+            if work.given_back:
+                return
+            e = await self._commit(work, part, 1)
             if e is not None:
-                await self._resolve(part_d, part_r, e, 1)
+                await self._resolve(work, part, e, 1)
 
     async def _store_reachable(self, err: BaseException) -> bool:
         try:
@@ -445,24 +527,22 @@ class Consumer:
             return False
         return True
 
-    async def _hold(
-        self, deliveries: list[Delivery], records: list[Record]
-    ) -> BaseException | None:
+    async def _hold(self, work: _Work, items: list[_Item]) -> BaseException | None:
         """The store is down: keep the batch, retry with a growing delay (extending the
         messages' ack deadline), until it commits (``None``), the store is reachable again but
-        the batch still fails (that error), or a stop request (the batch is nak'ed)."""
+        the batch still fails (that error), or a stop request (the batch is given back)."""
         self.stats.store_outages += 1
         attempt = 0
         last_progress = time.monotonic()
         while True:
             if self.stopping:
-                await self._nak(deliveries)
+                work.given_back = True
                 return None
             attempt += 1
             await self._sleep(self._delay(min(attempt, 8)))
             if time.monotonic() - last_progress > self.config.ack_wait / 3:
                 with contextlib.suppress(Exception):
-                    await self.transport.in_progress(deliveries)
+                    await self.transport.in_progress(work.deliveries)
                 last_progress = time.monotonic()
             if self.stopping:
                 continue
@@ -471,9 +551,9 @@ class Consumer:
             except Exception as exc:
                 self._store_down(exc)
                 continue
-            err = await self._commit(deliveries, records, 1)
+            err = await self._commit(work, items, 1)
             if err is None:
-                log.info("store is back: batch of %d committed", len(records))
+                log.info("store is back: batch of %d records committed", len(items))
                 return None
             return err
 
@@ -520,22 +600,44 @@ class Consumer:
         except Exception as exc:
             log.warning("nak of %d messages failed: %s", len(deliveries), _describe(exc))
 
-    async def _dead_letter(self, delivery: Delivery, error: str, attempts: int) -> None:
+    async def _poison(self, work: _Work, item: _Item, error: str, attempts: int) -> None:
+        """Dead-letter a decoded record of the batch."""
+        await self._dead_letter(work, item.delivery, item.part, item.data, error, attempts)
+
+    async def _dead_letter(
+        self,
+        work: _Work,
+        index: int,
+        part: int | None,
+        data: bytes,
+        error: str,
+        attempts: int,
+    ) -> None:
+        """Send one record — line ``part`` of message ``index``, or the whole message when
+        ``part`` is None — to the dead-letter stream. If that fails, the message is given back
+        (nak) instead of acked once the batch is done."""
+        delivery = work.deliveries[index]
         try:
-            await self.transport.dead_letter(delivery, error=error, attempts=attempts)
+            await self.transport.dead_letter(
+                delivery,
+                error=error,
+                attempts=attempts,
+                data=None if part is None else data,
+                part=part,
+            )
         except Exception as exc:
             log.warning("cannot dead-letter message %s: %s", delivery, _describe(exc))
-            await self._nak([delivery])
+            work.failed.add(index)
             return
         self.stats.dead_lettered += 1
         log.warning(
-            "message %s (id %s) sent to the dead-letter stream after %d attempt(s): %s",
+            "%s of message %s (id %s) sent to the dead-letter stream after %d attempt(s): %s",
+            "record" if part is None else f"record {part}",
             delivery.sequence,
             delivery.msg_id,
             attempts,
             error,
         )
-        await self._ack([delivery])
 
     # -- fault injection (tests) ------------------------------------------------------------
 
@@ -547,6 +649,44 @@ class Consumer:
         if self._commits == fp[1]:
             log.warning("failpoint %s:%d: killing this process", point, self._commits)
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(slots=True)
+class _Item:
+    """A record of a batch: where it came from (message index, position in the message when
+    the message held several) and its line of wire JSON."""
+
+    record: Record
+    delivery: int
+    part: int | None
+    data: bytes
+
+
+class _Work:
+    """A batch in hand: its messages, their records, and how it is going."""
+
+    __slots__ = ("deliveries", "failed", "given_back", "items")
+
+    def __init__(self, deliveries: list[Delivery]) -> None:
+        self.deliveries = deliveries
+        self.items: list[_Item] = []
+        self.failed: set[int] = set()  # messages to give back: a dead letter could not be sent
+        self.given_back = False  # stopped during a store outage: every message is given back
+
+
+def _split(data: bytes) -> list[bytes]:
+    """The record lines of a message body (a trailing newline is tolerated)."""
+    if b"\n" not in data:
+        return [data]
+    lines = data.split(b"\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _record_count(data: bytes) -> int:
+    n = data.count(b"\n")
+    return n + 1 if n == 0 or not data.endswith(b"\n") else n
 
 
 def _parse_failpoint(text: str) -> tuple[str, int] | None:

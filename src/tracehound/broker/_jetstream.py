@@ -2,13 +2,16 @@
 
 Streams (created when missing):
 
-* ``TRACEHOUND`` (subjects ``tracehound.records.>``): one tracehound record per message, the
-  versioned JSON of :mod:`tracehound.model` as the body, deduplicated by the ``Nats-Msg-Id``
+* ``TRACEHOUND`` (subjects ``tracehound.records.>``): messages of one or more tracehound
+  records (the versioned JSON of :mod:`tracehound.model`, one per line; see
+  :mod:`tracehound.broker._exporter` for the wire form), deduplicated by the ``Nats-Msg-Id``
   header within the stream's duplicate window. File storage, limits retention (acked messages
   stay until ``max_age``, so other durable consumers can read the same log).
-* ``TRACEHOUND_DLQ`` (subjects ``tracehound.dlq.>``): poison messages, body verbatim, with
-  ``Tracehound-Error``, ``Tracehound-Attempts``, ``Tracehound-First-Seen``,
-  ``Tracehound-Failed-At``, ``Tracehound-Subject`` and ``Tracehound-Sequence`` headers.
+* ``TRACEHOUND_DLQ`` (subjects ``tracehound.dlq.>``): poison records, one per message (the
+  record's line of a message that carried several, with ``Tracehound-Part`` its position),
+  with ``Tracehound-Error``, ``Tracehound-Attempts``, ``Tracehound-First-Seen``,
+  ``Tracehound-Failed-At``, ``Tracehound-Subject``, ``Tracehound-Sequence`` and
+  ``Tracehound-Msg-Id`` headers.
 
 The consumer is a durable pull consumer with explicit acks and no delivery limit (the consumer
 service decides when a message is poison; JetStream never drops one on its own).
@@ -47,6 +50,8 @@ H_FAILED_AT: Final = "Tracehound-Failed-At"
 H_SUBJECT: Final = "Tracehound-Subject"
 H_SEQUENCE: Final = "Tracehound-Sequence"
 H_MSG_ID: Final = "Tracehound-Msg-Id"
+H_RECORDS: Final = "Tracehound-Records"
+H_PART: Final = "Tracehound-Part"
 _MAX_HEADER: Final = 2000
 
 
@@ -99,6 +104,16 @@ class _Puller:
         self.buffer.append(msg)
         self.outstanding -= 1
         self.wake.set()
+
+    async def settle(self, until: float) -> None:
+        """Wait (until the monotonic time ``until``) for the open pull request to end."""
+        while self.outstanding > 0 and self.failure is None:
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                return
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), min(remaining, 0.1))
 
     async def _request(self, nc: Client, batch: int, expires: float, now: float) -> None:
         req = {"batch": batch, "expires": int(expires * 1_000_000_000)}
@@ -292,12 +307,16 @@ class JetStreamTransport:
     async def close(self) -> None:
         nc, self._nc, self._js, self._sub = self._nc, None, None, None
         puller, self._puller = self._puller, None
-        if puller is not None and nc is not None and nc.is_connected and puller.buffer:
+        if puller is not None and nc is not None and nc.is_connected:
+            # A pull request still open would be served after we are gone (the messages then
+            # wait out ack_wait): let it end first (its expiry is at most ~3 s away).
+            await puller.settle(min(puller.expires_at, time.monotonic() + 3.0))
             # messages delivered but never handed out: give them back at once
             with contextlib.suppress(Exception):
                 for m in puller.buffer:
                     if m.reply:
                         await nc.publish(m.reply, b"-NAK")
+                puller.buffer.clear()
         self._streams_ready = self._dlq_ready = False
         self._ack_prefix = None
         if nc is not None:
@@ -500,7 +519,15 @@ class JetStreamTransport:
 
     # -- dead letters -----------------------------------------------------------------------
 
-    async def dead_letter(self, delivery: Delivery, *, error: str, attempts: int) -> None:
+    async def dead_letter(
+        self,
+        delivery: Delivery,
+        *,
+        error: str,
+        attempts: int,
+        data: bytes | None = None,
+        part: int | None = None,
+    ) -> None:
         js = self._jetstream()
         await self.ensure_streams()
         suffix = delivery.subject
@@ -508,7 +535,7 @@ class JetStreamTransport:
             suffix = suffix[len(self.subject) + 1 :]
         seq = delivery.sequence
         headers = {
-            MSG_ID: f"dlq:{self.stream}:{seq}",
+            MSG_ID: f"dlq:{self.stream}:{seq}" + ("" if part is None else f":{part}"),
             H_ERROR: header_value(error) or "unknown error",
             H_ATTEMPTS: str(max(attempts, 1)),
             H_FIRST_SEEN: str(delivery.published_ns),
@@ -516,9 +543,13 @@ class JetStreamTransport:
             H_SUBJECT: delivery.subject,
             H_SEQUENCE: str(seq),
         }
-        if delivery.msg_id:
-            headers[H_MSG_ID] = header_value(delivery.msg_id)
-        await js.publish(f"{self.dlq_subject}.{suffix}", delivery.data, headers=headers)
+        body = delivery.data if data is None else data
+        msg_id = delivery.msg_id if part is None else _line_msg_id(body)
+        if part is not None:
+            headers[H_PART] = str(part)
+        if msg_id:
+            headers[H_MSG_ID] = header_value(msg_id)
+        await js.publish(f"{self.dlq_subject}.{suffix}", body, headers=headers)
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         from nats.js.errors import NotFoundError
@@ -574,6 +605,26 @@ def _reply(delivery: Delivery) -> str | None:
     return reply if isinstance(reply, str) and reply else None
 
 
+def _line_msg_id(line: bytes) -> str | None:
+    """The message id of one record's line (``<type>:<id>``), if it can be read."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    rtype, rid = obj.get("type"), obj.get("id")
+    if not isinstance(rtype, str) or not isinstance(rid, str):
+        return None
+    return message_id(rtype, rid, running=rtype == "span" and obj.get("end_time") is None)
+
+
+def message_id(rtype: str, record_id: str, *, running: bool = False) -> str:
+    """A record's message id: ``<type>:<id>``, and ``:running`` for a span's running snapshot
+    (so a snapshot never hides its final span in the broker's duplicate window)."""
+    return f"{rtype}:{record_id}:running" if running else f"{rtype}:{record_id}"
+
+
 def _int(value: Any, default: int = 0) -> int:
     try:
         return int(value)
@@ -593,5 +644,6 @@ def _dead_letter(raw: Any, seq: int) -> DeadLetter:
         failed_at_ns=_int(headers.get(H_FAILED_AT)),
         msg_id=headers.get(H_MSG_ID),
         original_sequence=_int(headers.get(H_SEQUENCE)) or None,
+        part=_int(headers.get(H_PART), -1) if H_PART in headers else None,
         headers=headers,
     )

@@ -82,8 +82,9 @@ class DeadLetter:
     attempts: int
     first_seen_ns: int  # when the original was stored in the main stream
     failed_at_ns: int  # when it was dead-lettered
-    msg_id: str | None = None
+    msg_id: str | None = None  # the record's message id (``<type>:<id>``)
     original_sequence: int | None = None
+    part: int | None = None  # its position in the original message, when that held several
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -129,9 +130,18 @@ class Transport(Protocol):
         """Tell the broker work on these is still going on (resets their ack deadline)."""
         ...
 
-    async def dead_letter(self, delivery: Delivery, *, error: str, attempts: int) -> None:
+    async def dead_letter(
+        self,
+        delivery: Delivery,
+        *,
+        error: str,
+        attempts: int,
+        data: bytes | None = None,
+        part: int | None = None,
+    ) -> None:
         """Copy a delivery into the dead-letter stream with the error, the attempt count and
-        timestamps (the caller then acks the original)."""
+        timestamps (the caller then acks the original). For one record of a message that
+        carried several: ``data`` is that record's line and ``part`` its position."""
         ...
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...

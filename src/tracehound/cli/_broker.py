@@ -83,7 +83,7 @@ def consume(
         int, typer.Option("--port", help="Port of /health and /ready (0: any free port).", min=0)
     ] = 8080,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Messages per store transaction.", min=1)
+        int, typer.Option("--batch-size", help="Records per store transaction.", min=1)
     ] = 100,
     batch_timeout: Annotated[
         float,
@@ -101,9 +101,9 @@ def consume(
 ) -> None:
     """Consume records from NATS JetStream into the store (the scale-out path).
 
-    Batches of --batch-size messages (or what arrived within --batch-timeout) are written in
+    Batches of --batch-size records (or what arrived within --batch-timeout) are written in
     one transaction and acknowledged after the commit; failing writes are retried with back-off,
-    poison messages go to the dead-letter stream. Run several for more throughput: they share
+    poison records go to the dead-letter stream one by one, the rest of their batch stored. Run several for more throughput: they share
     the durable consumer. SIGTERM/SIGINT finish the current batch and exit.
     """
     from ..broker import Consumer, ConsumerConfig
@@ -210,6 +210,7 @@ def dlq_list(
                 "failed_at": _iso(dl.failed_at_ns),
                 "error": dl.error,
                 "original_sequence": dl.original_sequence,
+                "part": dl.part,
                 "bytes": len(dl.data),
             }
             typer.echo(json.dumps(row))

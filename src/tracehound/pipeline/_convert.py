@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..model._ids import format_id
 from ..model._records import LEVELS, Event, Metric, Span
-from ..model._safe import Limits, sanitize, sanitize_attributes
-from ._redact import MIN_SECRET_LENGTH, Redactor
+from ..model._safe import Limits, Sanitizer
+from ._redact import Redactor
 
 if TYPE_CHECKING:
     from ..sdk._span import LiveSpan
@@ -110,47 +110,9 @@ class Converter:
         self.redactor = redactor
         self.pricer = pricer
         self._trace_ids: dict[int, str] = {}
-        # Fast path for attribute dicts of plain values: usable only when no user pattern or
-        # mask has to see every string.
-        self._fast = redactor is None or (not redactor._patterns and redactor._mask is None)
-        self._short = MIN_SECRET_LENGTH if redactor is not None and redactor.enabled else 1 << 30
-        self._safe_keys: dict[str, bool] = {}
-
-    def _attributes(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Sanitized, redacted attributes. Plain small values under known-safe keys skip the
-        general walker (the common case on the hot export path)."""
-        limits = self.limits
-        if self._fast and len(raw) <= limits.max_attributes:
-            safe = self._safe_keys
-            short = self._short
-            for k, v in raw.items():
-                t = type(v)
-                if t is str:
-                    if len(v) >= short or not v.isascii():
-                        break
-                elif t is int:
-                    if not -(1 << 63) <= v < 1 << 63:
-                        break
-                elif t is float:
-                    if v - v != 0.0:
-                        break
-                elif t is not bool and v is not None:
-                    break
-                ok = safe.get(k)
-                if ok is None:
-                    ok = (
-                        type(k) is str
-                        and len(k) <= 256
-                        and k.isascii()
-                        and (self.redactor is None or not self.redactor.is_secret_key(k))
-                    )
-                    if len(safe) < 10_000:
-                        safe[k] = ok
-                if not ok:
-                    break
-            else:
-                return dict(raw)
-        return sanitize_attributes(raw, limits, self.redactor)
+        # sanitize() / sanitize_attributes() with their fast path for plain JSON-like data
+        # (and its per-converter caches of checked keys and clean strings).
+        self._sanitizer = Sanitizer(limits, redactor)
 
     # -- helpers -------------------------------------------------------------------------
     def _id(self, sp: LiveSpan) -> str:
@@ -222,8 +184,8 @@ class Converter:
         if raw and not raw.keys().isdisjoint(SPAN_COLUMN_KEYS):
             raw = dict(raw)
             values = self._columns({k: raw.pop(k) for k in SPAN_COLUMN_KEYS.intersection(raw)})
-        limits, redactor = self.limits, self.redactor
-        attributes = self._attributes(raw) if raw else {}
+        san = self._sanitizer
+        attributes = san.attributes(raw) if raw else {}
         inh = sp._inherited or self._inherited(sp)
         start = sp._start
         if snapshot:
@@ -271,8 +233,8 @@ class Converter:
             None if inh[2] is None else _text(inh[2], 800),
             None if inh[3] is None else _text(inh[3], 800),
             None if sp.status_message is None else self._scrub(_text(sp.status_message, 4000)),
-            None if sp.input is None else sanitize(sp.input, limits, redactor),
-            None if sp.output is None else sanitize(sp.output, limits, redactor),
+            None if sp.input is None else san.value(sp.input),
+            None if sp.output is None else san.value(sp.output),
             etype,
             emsg,
             etb,
@@ -351,7 +313,6 @@ class Converter:
                 inh = self._inherited(sp)
                 role = role if role is not None else inh[0]
                 agent_id = agent_id if agent_id is not None else inh[1]
-        limits, redactor = self.limits, self.redactor
         return Event(
             format_id(id_int),
             trace_id,
@@ -359,14 +320,16 @@ class Converter:
             self.session_id,
             self.project,
             ts,
-            _text(etype, 200) or "log",
-            _text(name) or "",
+            etype if type(etype) is str and 0 < len(etype) <= 200 else (_text(etype, 200) or "log"),
+            name if type(name) is str and len(name) <= 1000 else (_text(name) or ""),
             level,
-            _text(agent, 200),
-            _text(role, 200),
-            _text(agent_id, 200),
-            None if message is None else self._scrub(_text(message, limits.max_string_length)),
-            sanitize_attributes(data, limits, redactor) if data else {},
+            agent
+            if agent is None or (type(agent) is str and len(agent) <= 200)
+            else _text(agent, 200),
+            None if role is None else _text(role, 200),
+            None if agent_id is None else _text(agent_id, 200),
+            None if message is None else self._scrub(_text(message, self.limits.max_string_length)),
+            self._sanitizer.attributes(data) if data else {},
         )
 
     def metric(self, item: MetricItem) -> Metric:
@@ -387,7 +350,7 @@ class Converter:
             _text(name, 500) or "",
             0.0 if val is None else val,
             _text(unit, 50),
-            sanitize_attributes(tags, self.limits, self.redactor) if tags else {},
+            self._sanitizer.attributes(tags) if tags else {},
             trace_id,
             span_id,
             _text(agent, 200),

@@ -414,6 +414,22 @@ class Redactor:
             enabled=settings.redact,
         )
 
+    @property
+    def pure(self) -> bool:
+        """Whether :meth:`scrub` and :meth:`is_secret_key` run no user code (no ``mask``): they
+        are then deterministic and side-effect free, so calling them twice, or remembering
+        their answer for a string, is harmless (``tracehound.model._safe`` relies on this)."""
+        return self._mask is None
+
+    @property
+    def unchanged_below(self) -> int:
+        """:meth:`scrub` returns every string shorter than this unchanged (the same object):
+        :data:`MIN_SECRET_LENGTH` with only the built-in detectors, 0 when user patterns or a
+        mask must see every string, and a huge number when redaction is disabled."""
+        if not self.enabled:
+            return 1 << 62
+        return 0 if self._patterns or self._mask is not None else MIN_SECRET_LENGTH
+
     def is_secret_key(self, key: str) -> bool:
         """Whether the value under ``key`` must be withheld entirely (cached per key)."""
         if not self.enabled:

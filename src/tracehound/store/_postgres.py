@@ -19,9 +19,11 @@ Ingest (one transaction per batch, psycopg 3, text ``COPY``):
   surrogates cannot be encoded. A batch refused for that is cleaned — each offending value
   gets U+FFFD in place of the character — and written again; the cleaned record says so in
   ``attributes`` / ``data`` / ``tags`` under ``"tracehound.sanitized"`` (the list of changed
-  fields). Should PostgreSQL still refuse a record, the batch is written record by record and
-  the refused ones are logged and counted (:attr:`PostgresExporter.rejected`): a batch is
-  never lost to one bad value.
+  fields). Should PostgreSQL still refuse a record (a value out of a column's range, say),
+  the batch is written record by record and the refused ones are logged, counted
+  (:attr:`PostgresExporter.rejected`) and handed to :attr:`PostgresExporter.on_reject` when
+  set (a dead-letter stream, say) once the others are committed: a batch is never lost to
+  one bad value.
 * **Outages**: a connection error drops the connection and raises (the pipeline retries, then
   spools); the next export reconnects. Deadlocks between concurrent writers are retried.
 * **Partitions**: ``spans`` / ``events`` / ``metrics`` are range-partitioned by UTC day
@@ -511,9 +513,29 @@ class PostgresExporter:
     when partitions are created. ``partitions_ahead`` day partitions are kept ready;
     partitions are created for records up to ``max_ahead_days`` in the future (later ones go
     to the default partition).
+
+    ``on_reject`` (also settable later as the attribute :attr:`on_reject`) receives each
+    record PostgreSQL refuses even after cleaning, with the exception PostgreSQL raised for
+    it (usually a :class:`psycopg.DataError`, e.g. a value out of a column's range). Without
+    it such a record is logged and dropped; either way it is counted in :attr:`rejected`.
+    The hook is called:
+
+    * only for records that were not stored, and only after the transaction holding the
+      rest of the batch committed — when it runs, every other record of that
+      :meth:`export` call is stored;
+    * with the record as it was given to :meth:`export` (before cleaning), once per refused
+      record, in batch order;
+    * in the thread calling :meth:`export`, before it returns, outside the exporter's lock
+      (the hook may use the exporter);
+    * guarded: an exception it raises is logged (debug level) and does not fail the export
+      (the record is then simply dropped).
     """
 
     name = "postgres"
+
+    #: Receives each record PostgreSQL refused even after cleaning, with the error (see the
+    #: class docstring); ``None``: such records are logged and dropped.
+    on_reject: Callable[[Record, BaseException], None] | None
 
     def __init__(
         self,
@@ -525,8 +547,10 @@ class PostgresExporter:
         lock_timeout: float = 10.0,
         partitions_ahead: int = 2,
         max_ahead_days: int = 7,
+        on_reject: Callable[[Record, BaseException], None] | None = None,
     ) -> None:
         self.url = url
+        self.on_reject = on_reject
         self._conninfo = libpq_url(url)
         self._auto_upgrade = auto_upgrade
         self._connect_timeout = connect_timeout
@@ -550,7 +574,7 @@ class PostgresExporter:
         self._partitioned = False
         #: Records cleaned of NUL characters / lone surrogates.
         self.sanitized = 0
-        #: Records PostgreSQL refused even after cleaning (logged and dropped).
+        #: Records PostgreSQL refused even after cleaning (dropped, or handed to on_reject).
         self.rejected = 0
         #: Connections opened (the first one included).
         self.connections = 0
@@ -568,10 +592,11 @@ class PostgresExporter:
         if os.getpid() != self._pid:
             self.after_fork()
         parts = _Batch(batch)
+        refused: list[tuple[Record, BaseException]] = []
         with self._lock:
             for attempt in range(_DEADLOCK_RETRIES):
                 try:
-                    self._export(parts)
+                    refused = self._export(parts)
                     break
                 except pg_errors.TransactionRollback:  # deadlock / serialization failure
                     if attempt + 1 == _DEADLOCK_RETRIES:
@@ -585,6 +610,24 @@ class PostgresExporter:
             self._projects.clear()
         for sid, b in parts.bounds.items():
             self._projects[sid] = b[0]
+        if refused:
+            self._report(refused)
+
+    def _report(self, refused: list[tuple[Record, BaseException]]) -> None:
+        """Hand the refused records to :attr:`on_reject` (committed, outside the lock)."""
+        hook = self.on_reject
+        if hook is None:
+            return
+        for record, exc in refused:
+            try:
+                hook(record, exc)
+            except Exception:
+                log.debug(
+                    "tracehound: the on_reject hook failed for %s %s",
+                    type(record).__name__.lower(),
+                    record.id,
+                    exc_info=True,
+                )
 
     def force_flush(self, timeout: float | None = None) -> bool:
         """Nothing is buffered: every export commits before it returns."""
@@ -760,15 +803,18 @@ class PostgresExporter:
 
     # writing
 
-    def _export(self, parts: _Batch) -> None:
+    def _export(self, parts: _Batch) -> list[tuple[Record, BaseException]]:
+        """Write a batch (committed on return); returns the records PostgreSQL refused even
+        after cleaning (as given to :meth:`export`), with their errors."""
         conn = self._conn or self._connect()
         self._ensure_partitions(conn, parts)
         try:
             self._write(conn, parts)
-            return
+            return []
         except (psycopg.DataError, UnicodeEncodeError) as exc:
             first_error: Exception = exc
         cleaned, count = parts.cleaned()
+        refused: list[tuple[Record, BaseException]] = []
         try:
             self._write(conn, cleaned)
         except (psycopg.DataError, UnicodeEncodeError) as exc:
@@ -778,8 +824,9 @@ class PostgresExporter:
                 exc,
                 first_error,
             )
-            self._write_each(conn, cleaned)
+            refused = self._write_each(conn, cleaned, parts.records)
         self.sanitized += count
+        return refused
 
     def _write(self, conn: psycopg.Connection[Any], parts: _Batch) -> None:
         sessions = self._session_rows(parts)
@@ -858,10 +905,15 @@ class PostgresExporter:
                         write(row)
                 cur.execute(kind.merge)
 
-    def _write_each(self, conn: psycopg.Connection[Any], parts: _Batch) -> None:
-        """Last resort: each record in its own savepoint; the ones refused are dropped."""
+    def _write_each(
+        self, conn: psycopg.Connection[Any], parts: _Batch, originals: Sequence[Record]
+    ) -> list[tuple[Record, BaseException]]:
+        """Last resort: each record in its own savepoint. Returns, once the transaction
+        committed, the refused ones — their ``originals`` (same positions as
+        ``parts.records``) — with PostgreSQL's errors; they are counted and logged."""
+        refused: list[tuple[Record, BaseException, str]] = []
         with conn.transaction():
-            for record in parts.records:
+            for original, record in zip(originals, parts.records, strict=True):
                 kind = (
                     _SPANS
                     if isinstance(record, Span)
@@ -873,12 +925,14 @@ class PostgresExporter:
                     with conn.transaction():
                         self._store(conn, kind, [record], [record])
                 except (psycopg.DataError, UnicodeEncodeError) as exc:
-                    self.rejected += 1
-                    log.warning(
-                        "tracehound: PostgreSQL refused %s %s (%s); it is dropped",
-                        kind.table[:-1],
-                        record.id,
-                        exc,
-                    )
+                    refused.append((original, exc, kind.table[:-1]))
             with conn.cursor() as cur:
                 cur.executemany(SESSION_SQL, self._session_rows(parts))
+        # Committed: only now are the refused ones known to be the only ones missing.
+        fate = "it is dropped" if self.on_reject is None else "it goes to on_reject"
+        for original, error, what in refused:
+            self.rejected += 1
+            log.warning(
+                "tracehound: PostgreSQL refused %s %s (%s); %s", what, original.id, error, fate
+            )
+        return [(original, error) for original, error, _ in refused]
