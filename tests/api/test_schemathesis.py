@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.python import asgi
 from schemathesis.specs.openapi import checks as oa_checks
 
 from tracehound.api import create_app
@@ -38,7 +39,11 @@ EXCLUDED = [oa_checks.positive_data_acceptance]
 
 @pytest.fixture(scope="module", autouse=True)
 def _running() -> Iterator[None]:
-    with TestClient(APP) as client:
+    # Schemathesis runs the app (and its lifespan) on its own event loop thread: the fixture
+    # goes through the same client, so one loop serves every request and background task.
+    client = asgi.get_client(APP)
+    try:
+        assert client.get("/healthz").status_code == 200
         server = APP.state.tracehound
         _STATE["key"] = server.keys.create("fuzz").key
         body = [
@@ -63,7 +68,9 @@ def _running() -> Iterator[None]:
         )
         assert r.status_code == 200
         yield
-    shutil.rmtree(_DIR, ignore_errors=True)
+    finally:
+        asgi.shutdown_lifespans()
+        shutil.rmtree(_DIR, ignore_errors=True)
 
 
 @pytest.mark.timeout(900)
