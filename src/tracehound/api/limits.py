@@ -20,6 +20,7 @@ from typing import Any, Final
 import orjson
 from starlette.requests import Request
 
+from .._gc import tune_gc
 from .errors import ApiError
 
 __all__ = [
@@ -191,16 +192,3 @@ def strip_nul(value: Any) -> Any:
     if type(value) is list:
         return [strip_nul(v) for v in value]
     return value
-
-
-def tune_gc() -> None:
-    """Collect cycles less often in the server process. Decoding a batch allocates thousands
-    of acyclic containers that live until the batch is stored; with the default thresholds
-    the collector walks them again and again (a third of the decoding time). Also moves
-    everything alive at start-up (modules, the app) out of the collector's way."""
-    import gc
-
-    gen0, _gen1, _gen2 = gc.get_threshold()
-    if gen0 < 50_000:
-        gc.set_threshold(50_000, 20, 50)
-    gc.freeze()

@@ -30,6 +30,7 @@ import logging
 import os
 import uuid
 import zlib
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final
 
@@ -270,25 +271,21 @@ class ActionLogger:
         level: str | None = None,
         message: str | None = None,
     ) -> bool:
+        return self._emit(etype, name, _action_data, details, duration_ms, level, message)
+
+    def _emit(
+        self, etype: str, name: str, build: Callable[..., dict[str, Any]], *args: Any
+    ) -> bool:
+        """Queue an action event whose data ``build(self._context, *args)`` assembles on the
+        pipeline's worker; ``True`` if the pipeline took it."""
         parent = self._parent()
         if parent is None or not parent._sampled:
             return False
-        data: dict[str, Any] = {
-            "action_details": details if details is not None else {},
-            **self._context,
-            "agent": self.agent_name,
-        }
-        if duration_ms is not None:
-            data["duration_ms"] = duration_ms
-        if level is not None:
-            data["level"] = level
-        if message is not None:
-            data["message"] = message
         proc = parent._rt.processor
         if proc is None:
             return False
         before = proc.dropped_queue_full
-        _runtime.emit_event(etype, name, data, parent)
+        _runtime.emit_built_event(etype, name, parent, self.agent_name, build, self._context, *args)
         return proc.dropped_queue_full == before
 
     # -- the seed's API ---------------------------------------------------------------------
@@ -338,11 +335,14 @@ class ActionLogger:
     ) -> bool:
         """Log a decision (routing, agent selection, strategy…)."""
         try:
-            details = {
-                "decision_context": decision_context if decision_context is not None else {},
-                "decision_result": decision_result if decision_result is not None else {},
-            }
-            return self._event("decision", str(decision_name), details, _number(duration_ms))
+            return self._emit(
+                "decision",
+                str(decision_name),
+                _decision_data,
+                decision_context,
+                decision_result,
+                _number(duration_ms),
+            )
         except Exception as exc:
             log.debug("tracehound: log_decision failed: %r", exc)
             return False
@@ -407,6 +407,43 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return out if out == out and abs(out) != float("inf") and out >= 0 else None
+
+
+def _action_data(
+    context: dict[str, Any],
+    details: Any,
+    duration_ms: float | None,
+    level: str | None,
+    message: str | None,
+) -> dict[str, Any]:
+    """An action event's data (built on the pipeline's worker)."""
+    data: dict[str, Any] = {"action_details": details if details is not None else {}, **context}
+    if duration_ms is not None:
+        data["duration_ms"] = duration_ms
+    if level is not None:
+        data["level"] = level
+    if message is not None:
+        data["message"] = message
+    return data
+
+
+def _decision_data(
+    context: dict[str, Any],
+    decision_context: Any,
+    decision_result: Any,
+    duration_ms: float | None,
+) -> dict[str, Any]:
+    """A decision's data (built on the pipeline's worker)."""
+    data: dict[str, Any] = {
+        "action_details": {
+            "decision_context": decision_context if decision_context is not None else {},
+            "decision_result": decision_result if decision_result is not None else {},
+        },
+        **context,
+    }
+    if duration_ms is not None:
+        data["duration_ms"] = duration_ms
+    return data
 
 
 def _emit(parent: LiveSpan, emit: Any) -> bool:

@@ -143,6 +143,10 @@ def consume(
         consumer.install_signal_handlers()
         await consumer.run()
 
+    from .._gc import tune_gc
+
+    tune_gc()  # this process is ours: batches of decoded records, collected less often
+
     try:
         asyncio.run(main())
     except OSError as exc:  # e.g. the health port is taken

@@ -20,7 +20,7 @@ from ._redact import Redactor
 if TYPE_CHECKING:
     from ..sdk._span import LiveSpan
 
-__all__ = ["Converter", "EventItem", "MetricItem", "Pricer"]
+__all__ = ["BuiltEventItem", "Converter", "EventItem", "MetricItem", "Pricer"]
 
 # Attribute keys that fill a column of the Span record instead of ``attributes``.
 _SPAN_TEXT_COLUMNS: Final = ("agent_role", "agent_id", "conversation_id", "user_id")
@@ -54,6 +54,8 @@ Pricer = Callable[
 # Queue items for events and metrics (built on the calling thread; cheap tuples).
 # ("e", timestamp_ns, id_int, span, type, name, data)
 EventItem = tuple[str, int, int, "LiveSpan | None", str, str, dict[str, Any]]
+# ("a", timestamp_ns, id_int, span, type, name, agent, build, *args): data = build(*args)
+BuiltEventItem = tuple[Any, ...]
 # ("m", timestamp_ns, id_int, span, name, value, unit, tags)
 MetricItem = tuple[str, int, int, "LiveSpan | None", str, float, "str | None", dict[str, Any]]
 
@@ -290,17 +292,36 @@ class Converter:
     # -- events and metrics --------------------------------------------------------------
     def event(self, item: EventItem) -> Event:
         _, ts, id_int, sp, etype, name, data = item
+        return self._event(ts, id_int, sp, etype, name, data, None, False)
+
+    def built_event(self, item: BuiltEventItem) -> Event:
+        """An event whose data is built here (``emit_built_event``): a fresh dict."""
+        ts, id_int, sp, etype, name, agent, build = item[1:8]
+        return self._event(ts, id_int, sp, etype, name, build(*item[8:]), agent, True)
+
+    def _event(
+        self,
+        ts: int,
+        id_int: int,
+        sp: LiveSpan | None,
+        etype: str,
+        name: str,
+        data: dict[str, Any],
+        agent: str | None,
+        owned: bool,
+    ) -> Event:
         level = "INFO"
-        message = agent = role = agent_id = None
+        message = role = agent_id = None
         if data and not data.keys().isdisjoint(_EVENT_COLUMN_KEYS):
-            data = dict(data)
+            if not owned:
+                data = dict(data)
             raw_level = data.pop("level", None)
             if raw_level is not None:
                 lvl = str(getattr(raw_level, "name", raw_level)).upper()
                 lvl = _LEVEL_ALIASES.get(lvl, lvl)
                 level = lvl if lvl in _LEVEL_SET else "INFO"
             message = data.pop("message", None)
-            agent = data.pop("agent", None) or data.pop("agent_name", None)
+            agent = data.pop("agent", None) or data.pop("agent_name", None) or agent
             role = data.pop("agent_role", None)
             agent_id = data.pop("agent_id", None)
         trace_id = span_id = None

@@ -125,9 +125,12 @@ class BatchProcessor:
         for item in items:
             try:
                 if type(item) is tuple:
-                    if item[0] == "e":
+                    kind = item[0]
+                    if kind == "e":
                         append(conv.event(item))
-                    elif item[0] == "s":
+                    elif kind == "a":
+                        append(conv.built_event(item))
+                    elif kind == "s":
                         append(conv.span(item[1], snapshot=True))
                     else:
                         append(conv.metric(item))

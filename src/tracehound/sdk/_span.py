@@ -160,10 +160,13 @@ class LiveSpan:
         tb: TracebackType | None,
     ) -> None:
         self._end = time_ns()
-        try:
-            current.reset(self._token)
-        except ValueError:  # exited in another context (e.g. a finalized generator)
-            current.set(self._parent)
+        token = self._token
+        if token is not None:
+            self._token = None  # not kept alive while the span waits in the queue
+            try:
+                current.reset(token)
+            except ValueError:  # exited in another context (e.g. a finalized generator)
+                current.set(self._parent)
         if exc is not None:
             self._exc = exc
             if self.status is None or self.status == "running":
