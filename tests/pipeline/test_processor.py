@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import tracehound
+from tracehound.pipeline._spool import decode_line
 from tracehound.testing import InMemoryExporter
 
 
@@ -117,3 +118,46 @@ def test_recovered_sink_gets_the_spool_without_new_records(tmp_path: Path) -> No
         time.sleep(0.05)
     assert len({s.id for s in sink.spans}) == 100
     assert tracehound.stats()["exporters"]["memory"]["down"] is False
+
+
+class Slow(InMemoryExporter):
+    """A sink that keeps up, slowly (every batch takes a while)."""
+
+    def export(self, batch) -> None:  # type: ignore[no-untyped-def]
+        time.sleep(0.004)
+        super().export(batch)
+
+
+def test_shutdown_of_a_slow_worker_spools_the_rest_without_a_race(tmp_path: Path) -> None:
+    """A shutdown deadline that passes while the worker is still draining: the rest of the
+    queue is spooled by the shutdown while the worker finishes its batch — they must not take
+    from the queue at the same time (that raised IndexError in the worker and lost records)."""
+    import threading
+
+    errors: list[BaseException | None] = []
+    old_hook = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)
+    try:
+        slow = Slow()
+        slow.name = "memory"
+        # big batches: taking one from the queue is slow enough to overlap the shutdown's
+        _configure(tmp_path, slow, batch_size=20_000, flush_interval=0.001)
+        ids = set()
+        for i in range(60_000):
+            with tracehound.span("s", i=i) as sp:
+                pass
+            ids.add(sp.span_id)
+        tracehound.shutdown(timeout=0.3)
+        assert errors == []
+        time.sleep(0.2)  # the old worker still delivers the batch it had in flight
+        exported = {s.id for s in slow.spans}
+        # the rest is in the spool (a later process replays it)
+        spooled = set()
+        for seg in (tmp_path / ".spool" / "memory").glob("*.seg"):
+            for line in seg.read_bytes().splitlines(keepends=True):
+                record = decode_line(line)
+                if record is not None:
+                    spooled.add(record.id)
+        assert exported | spooled == ids
+    finally:
+        threading.excepthook = old_hook

@@ -63,6 +63,8 @@ class BatchProcessor:
         self._thread: threading.Thread | None = None
         self._inflight: tuple[list[Record], set[int]] | None = None
         self._batches = 0  # deliveries made (progress marker for shutdown)
+        self._handed_over = False  # shutdown spools the queue: the worker stops taking
+        self._take_lock = threading.Lock()
         self._pid = os.getpid()
         # counters (plain ints: written by one thread each, read racily for stats)
         self.emitted = 0
@@ -142,19 +144,31 @@ class BatchProcessor:
         return out
 
     def _take(self) -> list[Any]:
+        """Up to ``batch_size`` items from the queue. Another thread may be taking too (the
+        shutdown spooling what a slow worker left): an emptied queue ends the batch."""
         q = self._queue
-        n = min(len(q), self.batch_size)
         popleft = q.popleft
-        return [popleft() for _ in range(n)]
+        out: list[Any] = []
+        append = out.append
+        try:
+            for _ in range(min(len(q), self.batch_size)):
+                append(popleft())
+        except IndexError:
+            pass
+        return out
 
     def _drain(self, deadline: float | None = None) -> None:
-        while self._queue:
-            items = self._take()
-            batch = self._convert(items)
+        while True:
+            # Taken, converted and marked in flight under the lock: a shutdown that hands the
+            # queue over to the spool sees each item either in the queue or in flight.
+            with self._take_lock:
+                if self._handed_over or not self._queue:
+                    return
+                batch = self._convert(self._take())
+                done: set[int] = set()
+                self._inflight = (batch, done) if batch else None
             if not batch:
                 continue
-            done: set[int] = set()
-            self._inflight = (batch, done)
             for i, ch in enumerate(self.channels):
                 ch.deliver(batch, deadline=deadline)
                 done.add(i)
@@ -198,6 +212,8 @@ class BatchProcessor:
             self._wait_for_worker(thread, deadline, stall=max(0.0, timeout) / 2)
         hung = thread is not None and thread.is_alive()
         if hung:
+            with self._take_lock:
+                self._handed_over = True  # the worker takes no more: the queue is spooled here
             self._spool_leftovers()
         elif thread is None and self._queue:
             # never started: export inline within the deadline, spool the rest
@@ -254,7 +270,8 @@ class BatchProcessor:
         self._flush_requested = self._flush_done = 0
         self._thread = None
         self._inflight = None
-        self._stopping = self._stopped = False
+        self._stopping = self._stopped = self._handed_over = False
+        self._take_lock = threading.Lock()
         self._pid = os.getpid()
         self.emitted = self.dropped_queue_full = self.conversion_errors = 0
         for ch in self.channels:
