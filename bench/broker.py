@@ -144,8 +144,14 @@ def _children(ppid: int) -> list[int]:
     return out
 
 
-def _cpu_by_part(parts: dict[str, list[int]]) -> dict[str, float]:
-    return {name: sum(_cpu_s(pid) for pid in pids) for name, pids in parts.items()}
+def _cpu_by_pid(parts: dict[str, list[int]]) -> dict[str, dict[int, float]]:
+    return {name: {pid: _cpu_s(pid) for pid in pids} for name, pids in parts.items()}
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings; a process that started in between (a PostgreSQL
+    backend of a new connection) counts from zero."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _latencies(url: str, since_ns: int) -> list[float]:
@@ -168,6 +174,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--consumers", type=int, default=1)
+    ap.add_argument(
+        "--writers", type=int, default=None, help="store writers per consumer (default: its own)"
+    )
     ap.add_argument("--batch-size", type=int, default=100)
     ap.add_argument("--batch-timeout", type=float, default=1.0)
     ap.add_argument(
@@ -226,6 +235,7 @@ def main() -> None:
                     str(args.batch_timeout),
                     "--log-level",
                     "WARNING",
+                    *(["--writers", str(args.writers)] if args.writers else []),
                 ],
                 env=env,
                 cwd=tmp,
@@ -260,7 +270,7 @@ def main() -> None:
         if pg_srv is not None:
             postmaster = int((pg_srv.data / "postmaster.pid").read_text().split()[0])
             parts["postgresql"] = [postmaster, *_children(postmaster)]
-        cpu0 = _cpu_by_part(parts)
+        cpu0 = _cpu_by_pid(parts)
         t_ns = time.time_ns()
         t0 = time.monotonic()
         busy = asyncio.run(_agent(n, 0))
@@ -273,10 +283,13 @@ def main() -> None:
         out["logged in s"] = t_logged - t0
         out["published to JetStream events/s"] = n / (t_published - t0)
         out["end-to-end events/s"] = n / (t_stored - t0)
-        cpu1 = _cpu_by_part(parts)
+        if pg_srv is not None:  # backends opened meanwhile (a consumer's second writer)
+            parts["postgresql"] = [postmaster, *_children(postmaster)]
+        cpu1 = _cpu_by_pid(parts)
+        used = {name: _cpu_used(cpu0[name], cpu1[name]) for name in parts}
         for name in parts:
-            out[f"CPU µs/event: {name}"] = (cpu1[name] - cpu0[name]) / n * 1e6
-        out["CPU µs/event: total"] = sum(cpu1.values()) / n * 1e6 - sum(cpu0.values()) / n * 1e6
+            out[f"CPU µs/event: {name}"] = used[name] / n * 1e6
+        out["CPU µs/event: total"] = sum(used.values()) / n * 1e6
 
         # -- latency at a fixed rate -------------------------------------------------------
         m = int(args.rate * args.seconds)

@@ -179,6 +179,67 @@ async def test_poison_goes_to_the_dead_letter_stream_the_rest_is_committed(
     await t.close()
 
 
+class SlowCountingExporter(FaultyExporter):
+    """A FaultyExporter whose writes take a while, counting how many run at once."""
+
+    active = 0
+    most = 0
+    lock = threading.Lock()
+
+    def export(self, batch: Sequence[Record]) -> None:
+        cls = SlowCountingExporter
+        with cls.lock:
+            cls.active += 1
+            cls.most = max(cls.most, cls.active)
+        try:
+            time.sleep(0.02)
+            super().export(batch)
+        finally:
+            with cls.lock:
+                cls.active -= 1
+
+
+@pytest.mark.parametrize("writers", [1, 2])
+async def test_writers_store_batches_at_once_each_acked_after_its_commit(
+    nats_server: NatsServer, tmp_path: Path, writers: int
+) -> None:
+    records = _events(2000)
+    bad = records[1234].id
+    await asyncio.to_thread(_publish, nats_server.url, records, 100)
+    db = tmp_path / "s.db"
+    state: dict[str, Any] = {"down": False}
+    SlowCountingExporter.most = 0
+    config = ConsumerConfig(
+        store_url=f"sqlite:///{db}",
+        nats_url=nats_server.url,
+        port=None,
+        backoff=0.01,
+        backoff_max=0.2,
+        writers=writers,
+    )
+    consumer = Consumer(
+        config, exporter_factory=lambda: SlowCountingExporter(db, {bad}, state), ping=lambda: None
+    )
+    task = asyncio.create_task(consumer.run())
+    await _until(lambda: consumer.stats.acked >= 20 and consumer.stats.dead_lettered == 1)
+    consumer.stop()
+    await asyncio.wait_for(task, 30)
+    stored = stored_ids(f"sqlite:///{db}")
+    assert check_ledger([r.id for r in records if r.id != bad], stored) == (0, 0)
+    assert bad not in stored
+    # the poison batch was bisected by one writer while the other went on storing
+    assert SlowCountingExporter.most == writers
+    assert consumer.stats.acked == 20 and consumer.stats.naked == 0
+
+
+def test_writers_are_checked() -> None:
+    with pytest.raises(ValueError, match="writers"):
+        ConsumerConfig(store_url="sqlite:///x.db", writers=0)
+    assert len(Consumer(ConsumerConfig(store_url="sqlite:///x.db"))._writers) == 1
+    pg = Consumer(ConsumerConfig(store_url="postgresql://u@127.0.0.1:1/db"))
+    assert len(pg._writers) == 2
+
+
 async def test_an_undecodable_record_inside_a_message_is_dead_lettered_alone(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:

@@ -8,6 +8,10 @@
   records (see :mod:`tracehound.broker._exporter`); it is never split across batches, so a
   batch may hold more than ``batch_size`` records. The exporters are idempotent by
   record id, so a redelivered message is never stored twice.
+* **Writers**: up to ``writers`` batches are written at once, each on its own store
+  connection (default 2 for PostgreSQL, 1 for SQLite), while the next batch is fetched and
+  decoded; each batch is acked after its own commit (order does not matter: the store is
+  idempotent by id and a running snapshot never replaces a final span).
 * **Acknowledged only after the commit.** A crash between the two redelivers the batch (after
   ``ack_wait``) and the store ignores the copies; a crash before the commit redelivers it too.
 * A failing write is **retried** ``max_attempts`` times (default 3) with exponential back-off
@@ -79,8 +83,14 @@ class ConsumerConfig:
     host: str = "127.0.0.1"
     port: int | None = 8080
     store_check_interval: float = 5.0
+    writers: int | None = None
+    """Batches written at once, each on its own store connection (default: 2 for
+    PostgreSQL — one batch's rows are sent while the server indexes the other's — and 1 for
+    SQLite, whose writers take turns anyway)."""
 
     def __post_init__(self) -> None:
+        if self.writers is not None and not 1 <= self.writers <= 16:
+            raise ValueError("writers: must be between 1 and 16")
         if self.batch_size < 1:
             raise ValueError("batch_size: must be at least 1")
         if self.batch_timeout <= 0:
@@ -166,8 +176,12 @@ class Consumer:
         )
         self._exporter_factory = exporter_factory or (lambda: store_exporter(config.store_url))
         self._ping = ping or (lambda: ping_store(config.store_url))
-        self._exporter: Exporter | None = None
-        self._exporter_suspect = False
+        if config.writers is not None:
+            writers = config.writers
+        else:
+            writers = 1 if config.store_url.startswith("sqlite:") else 2
+        self._writers = [_Writer() for _ in range(writers)]
+        self._free: asyncio.Queue[_Writer] | None = None
         self.stats = ConsumerStats()
         self.health: HealthServer | None = None
         self._stop: asyncio.Event | None = None
@@ -179,7 +193,6 @@ class Consumer:
         self._commits = 0
         self._per_message = 1.0  # records per message, running average (sizes fetches)
         self._carry: list[Delivery] = []  # fetched, not yet in a batch
-        self._rejected: list[tuple[Record, BaseException]] = []
         self._failpoint = _parse_failpoint(os.environ.get(FAILPOINT_ENV, ""))
 
     # -- control ----------------------------------------------------------------------------
@@ -252,9 +265,14 @@ class Consumer:
             port = await self.health.start()
             log.info("health endpoints on http://%s:%d/health and /ready", cfg.host, port)
         watcher = asyncio.create_task(self._watch_store())
-        # Two batches in hand: one being stored (its write runs in a thread) while the next
-        # is fetched and decoded. Writes are one at a time, in order.
-        storing: asyncio.Task[None] | None = None
+        # Batches in hand: up to one per writer being stored (each write runs in a thread on
+        # its own connection) while the next is fetched and decoded. Each batch is acked
+        # after its own commit; their order does not matter (the store is idempotent by id,
+        # and a running snapshot never replaces a final span).
+        self._free = asyncio.Queue()
+        for w in self._writers:
+            self._free.put_nowait(w)
+        storing: set[asyncio.Task[None]] = set()
         try:
             while not self.stopping:
                 if not self._subscribed and not await self._connect():
@@ -270,16 +288,19 @@ class Consumer:
                 if not batch:
                     continue
                 work = await self._prepare(batch)
-                if storing is not None:
-                    await storing
-                storing = asyncio.create_task(self._store(work))
-            if storing is not None:
-                await storing
+                while len(storing) >= len(self._writers):
+                    _done, storing = await asyncio.wait(
+                        storing, return_when=asyncio.FIRST_COMPLETED
+                    )
+                storing.add(asyncio.create_task(self._store(work)))
+            if storing:
+                await asyncio.wait(storing)
         finally:
-            if storing is not None and not storing.done():
-                storing.cancel()
-                with contextlib.suppress(BaseException):
-                    await storing
+            for task in storing:
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
             watcher.cancel()
             with contextlib.suppress(BaseException):
                 await watcher
@@ -291,10 +312,11 @@ class Consumer:
             await self._nak(carry)
         with contextlib.suppress(Exception):
             await self.transport.close()
-        exporter, self._exporter = self._exporter, None
-        if exporter is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(exporter.shutdown)
+        for w in self._writers:
+            exporter, w.exporter = w.exporter, None
+            if exporter is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(exporter.shutdown)
         if self.health is not None:
             await self.health.stop()
         log.info(
@@ -435,29 +457,34 @@ class Consumer:
         if work.failed:
             await self._nak([work.deliveries[i] for i in sorted(work.failed)])
 
-    def _on_reject(self, record: Record, exc: BaseException) -> None:
-        """The store refused a record (even after cleaning) and stored the rest: called by the
-        exporter in its thread; the record is dead-lettered after the export returns."""
-        self._rejected.append((record, exc))
-
-    async def _export(self, records: Sequence[Record]) -> None:
-        exporter = self._exporter
-        if exporter is None or self._exporter_suspect:
-            if exporter is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.to_thread(exporter.shutdown)
-            exporter = self._exporter = self._exporter_factory()
-            if hasattr(exporter, "on_reject"):
-                exporter.on_reject = self._on_reject
-            self._exporter_suspect = False
-        self._hit("before_commit")
+    async def _export(self, records: Sequence[Record]) -> list[tuple[Record, BaseException]]:
+        """Write ``records`` with a free writer; returns the ones the store refused (and
+        stored the rest: ``on_reject``)."""
+        free = self._free
+        assert free is not None
+        w = await free.get()
         try:
-            await asyncio.to_thread(exporter.export, records)
-        except BaseException:
-            self._exporter_suspect = True  # a fresh exporter (connection) for the next try
-            self._rejected.clear()
-            raise
-        self._hit("after_commit")
+            exporter = w.exporter
+            if exporter is None or w.suspect:
+                if exporter is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(exporter.shutdown)
+                exporter = w.exporter = self._exporter_factory()
+                if hasattr(exporter, "on_reject"):
+                    exporter.on_reject = w.on_reject
+                w.suspect = False
+            self._hit("before_commit")
+            w.rejected = []
+            try:
+                await asyncio.to_thread(exporter.export, records)
+            except BaseException:
+                w.suspect = True  # a fresh exporter (connection) for the next try
+                raise
+            self._hit("after_commit")
+            return w.rejected
+        finally:
+            w.rejected = []
+            free.put_nowait(w)
 
     async def _commit(self, work: _Work, items: list[_Item], attempts: int) -> BaseException | None:
         """Store the records of ``items`` (up to ``attempts`` tries). ``None`` once they are
@@ -469,13 +496,12 @@ class Consumer:
                 self.stats.retries += 1
                 await asyncio.sleep(self._delay(attempt - 1))
             try:
-                await self._export(records)
+                refused = await self._export(records)
             except Exception as exc:
                 last = exc
                 log.debug("store write of %d records failed: %s", len(records), _describe(exc))
                 continue
             self._store_ok()
-            refused, self._rejected = self._rejected, []
             self.stats.stored += len(records) - len(refused)
             if refused:
                 by_record = {id(i.record): i for i in items}
@@ -660,6 +686,23 @@ class _Item:
     delivery: int
     part: int | None
     data: bytes
+
+
+class _Writer:
+    """One store writer of the consumer: its exporter (connection), whether that needs
+    replacing after a failure, and the records the store refused during its current write."""
+
+    __slots__ = ("exporter", "rejected", "suspect")
+
+    def __init__(self) -> None:
+        self.exporter: Exporter | None = None
+        self.suspect = False
+        self.rejected: list[tuple[Record, BaseException]] = []
+
+    def on_reject(self, record: Record, exc: BaseException) -> None:
+        """The store refused a record (even after cleaning) and stored the rest: called by
+        the exporter in its thread; the record is dead-lettered after the export returns."""
+        self.rejected.append((record, exc))
 
 
 class _Work:

@@ -97,6 +97,16 @@ def consume(
         float,
         typer.Option("--ack-wait", help="Seconds before an unacked message is redelivered.", min=2),
     ] = 30.0,
+    writers: Annotated[
+        int | None,
+        typer.Option(
+            "--writers",
+            help="Batches written at once, each on its own connection "
+            "(default: 2 for PostgreSQL, 1 for SQLite).",
+            min=1,
+            max=16,
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="Logging level.")] = "INFO",
 ) -> None:
     """Consume records from NATS JetStream into the store (the scale-out path).
@@ -126,6 +136,7 @@ def consume(
             batch_timeout=batch_timeout,
             max_attempts=max_attempts,
             ack_wait=ack_wait,
+            writers=writers,
             host=host,
             port=port,
         )
