@@ -123,8 +123,10 @@ class NatsServer:
 class PgServer:
     """A private PostgreSQL cluster (trust auth, no fsync) run as the ``postgres`` user."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, settings: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
+        #: extra server settings (``-c name=value``), over the defaults below
+        self.settings = dict(settings or {})
         self.dir = Path(tempfile.mkdtemp(prefix="tracehound-pg-", dir="/tmp"))
         self.data = self.dir / "data"
         self.logfile = self.dir / "pg.log"
@@ -160,6 +162,7 @@ class PgServer:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=50 -c shared_buffers=128MB -c track_commit_timestamp=on"
         )
+        opts += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(
             str(PG_BIN / "pg_ctl"),
             "-D",
