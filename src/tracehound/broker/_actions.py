@@ -434,16 +434,11 @@ def _decision_data(
     duration_ms: float | None,
 ) -> dict[str, Any]:
     """A decision's data (built on the pipeline's worker)."""
-    data: dict[str, Any] = {
-        "action_details": {
-            "decision_context": decision_context if decision_context is not None else {},
-            "decision_result": decision_result if decision_result is not None else {},
-        },
-        **context,
+    details = {
+        "decision_context": decision_context if decision_context is not None else {},
+        "decision_result": decision_result if decision_result is not None else {},
     }
-    if duration_ms is not None:
-        data["duration_ms"] = duration_ms
-    return data
+    return _action_data(context, details, duration_ms, None, None)
 
 
 def _emit(parent: LiveSpan, emit: Any) -> bool:
