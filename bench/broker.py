@@ -14,7 +14,7 @@ temporary directories; the machine's shared servers are not touched), or uses ``
   consumer processes write them to PostgreSQL. Reported: the agent's calling-thread rate, the
   publish rate (until the SDK flushed to JetStream), the end-to-end rate (first action to
   the last row committed) and the CPU each process spent per event (from ``/proc``). Repeated
-  ``--repeat`` times (single runs on this shared 2-core machine vary by ±20%): the run with the
+  ``--repeat`` times (single runs on this shared 2-core machine vary by ±15%): the run with the
   median end-to-end rate is reported, with the slowest and fastest.
 * **latency** at a fixed rate (``--rate`` events/s for ``--seconds``): publish-to-row latency
   per event = the row's commit time (``pg_xact_commit_timestamp``, ``track_commit_timestamp``
@@ -267,7 +267,7 @@ def main() -> None:
         tracehound.flush(30)
         _wait_rows(store, 200, 0, 60)
 
-        # -- throughput (repeated: single runs on a shared 2-core machine vary by ±20%) -------
+        # -- throughput (repeated: single runs on a shared 2-core machine vary by ±15%) -------
         n = args.events
         parts: dict[str, list[int]] = {
             "agent": [os.getpid()],

@@ -271,9 +271,9 @@ class ActionLogger:
         level: str | None = None,
         message: str | None = None,
     ) -> bool:
-        return self._emit(etype, name, _action_data, details, duration_ms, level, message)
+        return self._queue(etype, name, _action_data, details, duration_ms, level, message)
 
-    def _emit(
+    def _queue(
         self, etype: str, name: str, build: Callable[..., dict[str, Any]], *args: Any
     ) -> bool:
         """Queue an action event whose data ``build(self._context, *args)`` assembles on the
@@ -335,7 +335,7 @@ class ActionLogger:
     ) -> bool:
         """Log a decision (routing, agent selection, strategy…)."""
         try:
-            return self._emit(
+            return self._queue(
                 "decision",
                 str(decision_name),
                 _decision_data,

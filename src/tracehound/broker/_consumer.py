@@ -474,7 +474,6 @@ class Consumer:
                     exporter.on_reject = w.on_reject
                 w.suspect = False
             self._hit("before_commit")
-            w.rejected = []
             try:
                 await asyncio.to_thread(exporter.export, records)
             except BaseException:
@@ -483,7 +482,7 @@ class Consumer:
             self._hit("after_commit")
             return w.rejected
         finally:
-            w.rejected = []
+            w.rejected = []  # returned above; the writer starts its next write empty
             free.put_nowait(w)
 
     async def _commit(self, work: _Work, items: list[_Item], attempts: int) -> BaseException | None:

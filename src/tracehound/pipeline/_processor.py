@@ -144,18 +144,12 @@ class BatchProcessor:
         return out
 
     def _take(self) -> list[Any]:
-        """Up to ``batch_size`` items from the queue. Another thread may be taking too (the
-        shutdown spooling what a slow worker left): an emptied queue ends the batch."""
+        """Up to ``batch_size`` items from the queue. One thread takes at a time: the worker
+        under ``_take_lock``, the shutdown only once the queue was handed over to it."""
         q = self._queue
+        n = min(len(q), self.batch_size)
         popleft = q.popleft
-        out: list[Any] = []
-        append = out.append
-        try:
-            for _ in range(min(len(q), self.batch_size)):
-                append(popleft())
-        except IndexError:
-            pass
-        return out
+        return [popleft() for _ in range(n)]
 
     def _drain(self, deadline: float | None = None) -> None:
         while True:

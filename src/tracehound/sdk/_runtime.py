@@ -251,12 +251,12 @@ def current_span() -> LiveSpan | NoopSpan:
     return NOOP_SPAN if sp is None else sp
 
 
-def emit_event(type: str, name: str, data: dict[str, Any], span: LiveSpan | None = None) -> None:
-    """Queue an event of the current span (or of ``span``, without making it current)."""
+def emit_event(type: str, name: str, data: dict[str, Any]) -> None:
+    """Queue an event of the current span."""
     rt = _runtime or get_runtime()
     if rt.enabled:
         now = time_ns()
-        sp = current.get() if span is None else span
+        sp = current.get()
         if sp is not None and not sp._sampled:
             return
         rt.emit(("e", now, new_id_int(now), sp, type, name, data))
